@@ -1,0 +1,228 @@
+/**
+ * Process configuration, read once from the environment and validated at start-up. Every problem is reported
+ * by variable name; nothing below this module reads `process.env`. Every secret variable also accepts
+ * `<NAME>_FILE`, a path to a file holding the value (how Kubernetes mounts secrets).
+ */
+import { readFileSync } from 'node:fs'
+import { ConfigError } from './errors.js'
+
+export type Role = 'api' | 'worker' | 'all'
+export type AirbyteAuthMode = 'client_credentials' | 'basic' | 'bearer' | 'none'
+
+export interface AirbyteConfig {
+  /** Public API base, e.g. `http://host:8000/api/public/v1`. Unset: the Airbyte handler can validate but not provision. */
+  apiUrl?: string
+  auth: AirbyteAuthMode
+  clientId?: string
+  clientSecret?: string
+  username?: string
+  password?: string
+  token?: string
+  /** Default workspace when a descriptor names none. */
+  workspaceId?: string
+  /** Base of the Airbyte web UI, for links in publicInfo. */
+  uiUrl?: string
+  /** Connector definitions used when a descriptor names neither definitionId nor sourceType/destinationType. */
+  sourceDefinitionId?: string
+  destinationDefinitionId?: string
+  /** Per-request timeout in ms. Default 30000 (connection creation discovers the schema synchronously). */
+  requestTimeoutMs: number
+  /** Most requests in flight to Airbyte across every worker (shared through Redis). Default 8. */
+  maxConcurrentRequests: number
+  /** In-process retries of one call on a transient error before the step is rescheduled. Default 3. */
+  callRetries: number
+  /** First backoff between in-process retries, ms; doubles with jitter. Default 500. */
+  retryBaseMs: number
+  /** Sync polling: first interval ms (default 3000), growing by 1.5x to the max (default 60000). */
+  syncPollMinMs: number
+  syncPollMaxMs: number
+  /** Overall limit on one sync (or clear) job, ms. Default 6 h. */
+  syncTimeoutMs: number
+}
+
+export interface Config {
+  /** HTTP port. Default 8093. */
+  port: number
+  /** Listen address. Default `0.0.0.0`. */
+  host: string
+  /** Prefix for every route, e.g. `/datamesh.airbytespecificprovisioner/1.0`. Default none. */
+  basePath: string
+  /** Default `redis://127.0.0.1:6379`. */
+  redisUrl: string
+  /** Prefix of every Redis key this service writes (BullMQ's `prefix`). Default `tech-adapter`. */
+  queuePrefix: string
+  role: Role
+  /** Jobs one worker process runs at once. Default 8. */
+  workerConcurrency: number
+  logLevel: string
+  /** How long a finished task stays pollable, seconds. Default 7 days. */
+  taskRetentionSeconds: number
+  /** Directory of secret files (one file per secret, named after it). Default none. */
+  secretsDir?: string
+  /** Handler for components no routing rule claims (`airbyte`); unset: such components are invalid. */
+  defaultHandler?: string
+  /** Extra routing rules: `prefix=handler` pairs, comma-separated (`urn:dmb:utm:my-ingest=airbyte`). */
+  extraRoutes: Record<string, string>
+  /** Largest descriptor accepted, bytes. Default 1 MiB. */
+  maxDescriptorBytes: number
+  /** Step retries on transient upstream errors before a task fails. Default 8. */
+  stepRetries: number
+  /** First delay before a failed step is retried, ms; doubles with jitter up to stepRetryMaxMs. Default 2000. */
+  stepRetryBaseMs: number
+  /** Default 120000. */
+  stepRetryMaxMs: number
+  /** Poll interval of a task waiting for another task on the same component, ms. Default 1000. */
+  componentLockPollMs: number
+  /** How long SIGTERM waits for active steps before exiting, ms. Default 25000. */
+  shutdownGraceMs: number
+  airbyte: AirbyteConfig
+}
+
+type Env = Record<string, string | undefined>
+
+class EnvReader {
+  readonly problems: string[] = []
+  constructor (private readonly env: Env) {}
+
+  string (name: string): string | undefined {
+    const value = this.env[name]
+    return value === undefined || value === '' ? undefined : value
+  }
+
+  /** A secret: `NAME`, or the content of the file named by `NAME_FILE` (trailing newline dropped). */
+  secret (name: string): string | undefined {
+    const direct = this.string(name)
+    const file = this.string(`${name}_FILE`)
+    if (direct !== undefined && file !== undefined) {
+      this.problems.push(`${name} and ${name}_FILE are both set; set only one`)
+      return undefined
+    }
+    if (file === undefined) return direct
+    try {
+      return readFileSync(file, 'utf8').replace(/\r?\n$/, '')
+    } catch (err) {
+      this.problems.push(`${name}_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+      return undefined
+    }
+  }
+
+  int (name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    const raw = this.string(name)
+    if (raw === undefined) return fallback
+    const value = Number(raw)
+    if (!/^-?\d+$/.test(raw.trim()) || value < min || value > max) {
+      this.problems.push(`${name} must be an integer between ${min} and ${max}, got ${JSON.stringify(raw)}`)
+      return fallback
+    }
+    return value
+  }
+
+  oneOf<T extends string> (name: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.string(name)
+    if (raw === undefined) return fallback
+    if (!(allowed as readonly string[]).includes(raw)) {
+      this.problems.push(`${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`)
+      return fallback
+    }
+    return raw as T
+  }
+
+  url (name: string): string | undefined {
+    const raw = this.string(name)
+    if (raw === undefined) return undefined
+    try {
+      const parsed = new URL(raw)
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('protocol')
+      return raw.replace(/\/+$/, '')
+    } catch {
+      this.problems.push(`${name} must be an http(s) URL, got ${JSON.stringify(raw)}`)
+      return undefined
+    }
+  }
+}
+
+export const HANDLER_IDS = ['airbyte'] as const
+
+export function loadConfig (env: Env = process.env): Config {
+  const r = new EnvReader(env)
+  const basePath = (r.string('BASE_PATH') ?? '').replace(/\/+$/, '')
+  if (basePath !== '' && !/^\/[A-Za-z0-9._~\-/]*$/.test(basePath)) {
+    r.problems.push(`BASE_PATH must start with / and hold only URL path characters, got ${JSON.stringify(basePath)}`)
+  }
+  const redisUrl = r.string('REDIS_URL') ?? 'redis://127.0.0.1:6379'
+  if (!/^rediss?:\/\//.test(redisUrl)) r.problems.push('REDIS_URL must start with redis:// or rediss://')
+
+  const defaultHandler = r.string('DEFAULT_HANDLER')
+  if (defaultHandler !== undefined && !(HANDLER_IDS as readonly string[]).includes(defaultHandler)) {
+    r.problems.push(`DEFAULT_HANDLER must be one of ${HANDLER_IDS.join(', ')}, got ${JSON.stringify(defaultHandler)}`)
+  }
+  const extraRoutes: Record<string, string> = {}
+  for (const pair of (r.string('HANDLER_ROUTES') ?? '').split(',').map(s => s.trim()).filter(Boolean)) {
+    const [prefix, handler] = pair.split('=').map(s => s.trim())
+    if (prefix === undefined || prefix === '' || handler === undefined || !(HANDLER_IDS as readonly string[]).includes(handler)) {
+      r.problems.push(`HANDLER_ROUTES entries must be prefix=handler with handler one of ${HANDLER_IDS.join(', ')}, got ${JSON.stringify(pair)}`)
+      continue
+    }
+    extraRoutes[prefix] = handler
+  }
+
+  const auth = r.oneOf<AirbyteAuthMode>('AIRBYTE_AUTH', ['client_credentials', 'basic', 'bearer', 'none'], 'none')
+  const airbyte: AirbyteConfig = {
+    apiUrl: r.url('AIRBYTE_API_URL'),
+    auth,
+    clientId: r.string('AIRBYTE_CLIENT_ID'),
+    clientSecret: r.secret('AIRBYTE_CLIENT_SECRET'),
+    username: r.string('AIRBYTE_USERNAME'),
+    password: r.secret('AIRBYTE_PASSWORD'),
+    token: r.secret('AIRBYTE_TOKEN'),
+    workspaceId: r.string('AIRBYTE_WORKSPACE_ID'),
+    uiUrl: r.url('AIRBYTE_UI_URL'),
+    sourceDefinitionId: r.string('AIRBYTE_SOURCE_DEFINITION_ID'),
+    destinationDefinitionId: r.string('AIRBYTE_DESTINATION_DEFINITION_ID'),
+    requestTimeoutMs: r.int('AIRBYTE_REQUEST_TIMEOUT_MS', 30_000, 100),
+    maxConcurrentRequests: r.int('AIRBYTE_MAX_CONCURRENT_REQUESTS', 8, 1, 1000),
+    callRetries: r.int('AIRBYTE_CALL_RETRIES', 3, 0, 20),
+    retryBaseMs: r.int('AIRBYTE_RETRY_BASE_MS', 500, 1),
+    syncPollMinMs: r.int('AIRBYTE_SYNC_POLL_MIN_MS', 3_000, 10),
+    syncPollMaxMs: r.int('AIRBYTE_SYNC_POLL_MAX_MS', 60_000, 10),
+    syncTimeoutMs: r.int('AIRBYTE_SYNC_TIMEOUT_MS', 6 * 3600_000, 1000)
+  }
+  if (airbyte.apiUrl !== undefined) {
+    const need: Record<AirbyteAuthMode, Array<[string, string | undefined]>> = {
+      client_credentials: [['AIRBYTE_CLIENT_ID', airbyte.clientId], ['AIRBYTE_CLIENT_SECRET', airbyte.clientSecret]],
+      basic: [['AIRBYTE_USERNAME', airbyte.username], ['AIRBYTE_PASSWORD', airbyte.password]],
+      bearer: [['AIRBYTE_TOKEN', airbyte.token]],
+      none: []
+    }
+    for (const [name, value] of need[auth]) {
+      if (value === undefined) r.problems.push(`${name} is required when AIRBYTE_AUTH=${auth}`)
+    }
+  }
+  if (airbyte.syncPollMaxMs < airbyte.syncPollMinMs) r.problems.push('AIRBYTE_SYNC_POLL_MAX_MS must be >= AIRBYTE_SYNC_POLL_MIN_MS')
+
+  const config: Config = {
+    port: r.int('PORT', 8093, 0, 65535),
+    host: r.string('HOST') ?? '0.0.0.0',
+    basePath,
+    redisUrl,
+    queuePrefix: r.string('QUEUE_PREFIX') ?? 'tech-adapter',
+    role: r.oneOf<Role>('ROLE', ['api', 'worker', 'all'], 'all'),
+    workerConcurrency: r.int('WORKER_CONCURRENCY', 8, 1, 1000),
+    logLevel: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+    taskRetentionSeconds: r.int('TASK_RETENTION_SECONDS', 7 * 24 * 3600, 1),
+    secretsDir: r.string('SECRETS_DIR'),
+    defaultHandler,
+    extraRoutes,
+    maxDescriptorBytes: r.int('MAX_DESCRIPTOR_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    stepRetries: r.int('STEP_RETRIES', 8, 0, 100),
+    stepRetryBaseMs: r.int('STEP_RETRY_BASE_MS', 2_000, 1),
+    stepRetryMaxMs: r.int('STEP_RETRY_MAX_MS', 120_000, 1),
+    componentLockPollMs: r.int('COMPONENT_LOCK_POLL_MS', 1_000, 10),
+    shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 25_000, 0),
+    airbyte
+  }
+  if (r.problems.length > 0) {
+    throw new ConfigError(`invalid configuration:\n  - ${r.problems.join('\n  - ')}`)
+  }
+  return config
+}

@@ -1,0 +1,107 @@
+/**
+ * The one interface every target handler (Airbyte, Incorta, Atlan) implements. The queue engine drives it;
+ * handlers never see HTTP, BullMQ or Redis. Work is a list of named steps, each safe to run twice: the engine
+ * checkpoints `state` after every step, so a killed worker resumes at the step that was running.
+ */
+import type { InputProblem } from '../errors.js'
+import type { Component, DataProduct } from '../descriptor/types.js'
+
+export type ComponentOperation = 'provision' | 'unprovision' | 'updateacl'
+
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR'
+
+/** Writes to the task's `logs[]` (what the orchestrator shows), tagged with the current step as `phase`. */
+export interface TaskLog {
+  debug: (message: string) => void
+  info: (message: string) => void
+  warn: (message: string) => void
+  error: (message: string) => void
+}
+
+/** Resolves `${secret:NAME}` references at call time. Resolved values are remembered so logs can redact them. */
+export interface SecretResolver {
+  /** A deep copy of `value` with every `${secret:NAME}` string replaced by the secret's value. */
+  resolve: <T>(value: T) => Promise<T>
+}
+
+export interface ComponentInfo {
+  publicInfo: Record<string, unknown>
+  privateInfo: Record<string, unknown>
+}
+
+export interface StepContext<S extends object> {
+  operation: ComponentOperation
+  component: Component
+  dataProduct: DataProduct
+  /** Unprovision only: also delete the data the component produced. */
+  removeData: boolean
+  /** Updateacl only: the desired identities, normalised to refs (`user:alice_company.com`, `group:analysts`). */
+  refs: string[]
+  /** Handler-owned checkpoint, JSON-serialisable; persisted after every step and handed back on resume. */
+  state: S
+  log: TaskLog
+  secrets: SecretResolver
+  /** Aborted when the worker shuts down: finish or give up the current call quickly. */
+  signal: AbortSignal
+}
+
+/**
+ * What a step returns: nothing when it is done (the engine moves to the next step), or `{ waitMs }` to have the
+ * same step run again after that delay. The wait happens in BullMQ's delayed set, not in a worker slot.
+ */
+export type StepOutcome = undefined | { waitMs: number }
+
+export interface Step<S extends object> {
+  /** Shown as the log `phase` and used in the checkpoint; stable across releases. */
+  name: string
+  run: (ctx: StepContext<S>) => Promise<StepOutcome>
+}
+
+export interface CheckContext {
+  dataProduct: DataProduct
+  /** Is a `${secret:NAME}` reference resolvable in this deployment? */
+  hasSecret: (name: string) => boolean
+}
+
+export interface SpecificCheck {
+  /** Paths are relative to the component's `specific` (e.g. `connection.schedule.cronExpression`). */
+  problems: InputProblem[]
+  /** Non-fatal remarks (a legacy field ignored, a default applied). */
+  warnings: string[]
+}
+
+export interface UpstreamCheckContext {
+  component: Component
+  dataProduct: DataProduct
+  log: TaskLog
+  secrets: SecretResolver
+  signal: AbortSignal
+}
+
+export interface ReverseProvisioningContext {
+  useCaseTemplateId: string
+  environment: string
+  params: Record<string, unknown>
+  catalogInfo: Record<string, unknown>
+  log: TaskLog
+  signal: AbortSignal
+}
+
+export interface Handler<S extends object = Record<string, unknown>> {
+  /** Short stable id, e.g. `airbyte`; used in config (`DEFAULT_HANDLER`) and the checkpoint. */
+  readonly id: string
+  /** useCaseTemplateId prefixes this handler claims, without the trailing version (`urn:dmb:utm:airbyte-standard`). */
+  readonly useCaseTemplateIds: readonly string[]
+  /** JSON Schema (draft 2020-12 subset Ajv understands) of the component's `specific` section. */
+  readonly specificSchema: Record<string, unknown>
+  /** Offline semantic checks, run after the schema passed. Must be quick and side-effect free. */
+  checkSpecific: (component: Component, ctx: CheckContext) => SpecificCheck
+  /** Checks that need the target (is the config accepted, do the streams exist); read-only. */
+  checkUpstream: (ctx: UpstreamCheckContext) => Promise<SpecificCheck>
+  /** The resumable steps of an operation, in order. */
+  steps: (operation: ComponentOperation) => ReadonlyArray<Step<S>>
+  /** After the last step: the short `result` and the `info` to report for this component. */
+  outcome: (ctx: StepContext<S>) => { result: string, info?: ComponentInfo }
+  /** Describe an existing target resource as this handler's `specific` section (read-only). */
+  reverseProvision: (ctx: ReverseProvisioningContext) => Promise<{ updates: Record<string, unknown> }>
+}
