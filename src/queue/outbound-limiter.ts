@@ -1,0 +1,54 @@
+/**
+ * A concurrency limit on calls to one target system, shared by every worker process through Redis: a sorted
+ * set of leases scored by expiry, so a worker killed mid-call frees its lease when the lease times out.
+ * Target clients wrap each HTTP attempt in `run`.
+ */
+import { randomUUID } from 'node:crypto'
+import type { Redis } from 'ioredis'
+
+const ACQUIRE = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+  return 1
+end
+return 0
+`
+
+export interface OutboundLimiter {
+  run: <T>(fn: () => Promise<T>) => Promise<T>
+}
+
+export interface RedisLimiterOptions {
+  /** Most calls in flight at once across every process. */
+  max: number
+  /** A lease not released within this time (a dead worker's) stops counting. */
+  leaseMs: number
+  /** Longest pause between two acquisition attempts, ms. Default 100. */
+  pollMaxMs?: number
+}
+
+export function createRedisLimiter (redis: Redis, key: string, opts: RedisLimiterOptions): OutboundLimiter {
+  const pollMaxMs = opts.pollMaxMs ?? 100
+  const acquire = async (lease: string): Promise<void> => {
+    for (let attempt = 0; ; attempt++) {
+      const now = Date.now()
+      const ok = await redis.eval(ACQUIRE, 1, key, now, now + opts.leaseMs, opts.max, lease, opts.leaseMs * 2)
+      if (ok === 1) return
+      const pause = Math.min(pollMaxMs, 5 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random() / 2)
+      await new Promise(resolve => setTimeout(resolve, pause))
+    }
+  }
+  return {
+    async run<T>(fn: () => Promise<T>): Promise<T> {
+      const lease = randomUUID()
+      await acquire(lease)
+      try {
+        return await fn()
+      } finally {
+        await redis.zrem(key, lease).catch(() => {})
+      }
+    }
+  }
+}

@@ -1,0 +1,247 @@
+/**
+ * The worker's processor: advances a task's components through their handlers' steps, checkpointing after
+ * every step in the job's data. A step that must wait (a sync running, a transient upstream error, another task
+ * on the same component) parks the whole job in BullMQ's delayed set and frees the worker slot; the next run
+ * resumes from the checkpoint. Components of one dependency level run in parallel.
+ */
+import { DelayedError, type Job } from 'bullmq'
+import type { Logger } from 'pino'
+import { AdapterError, PermanentUpstreamError, TransientUpstreamError } from '../errors.js'
+import type { ComponentInfo, StepContext } from '../provisioner/handler.js'
+import type { HandlerRegistry } from '../provisioner/handler-registry.js'
+import type { SecretStore } from '../secrets/secret-store.js'
+import type { ComponentLock } from './component-lock.js'
+import { TaskRunContext } from './task-run-context.js'
+import type { TaskStore } from './task-store.js'
+import type { ComponentCheckpoint, ComponentTaskData, ReverseTaskData, TaskJobData } from './task-types.js'
+import { summariseOutcome } from './task-outcome.js'
+
+export interface EngineOptions {
+  /** Transient failures of one step before the task fails. */
+  stepRetries: number
+  /** First retry delay of a failed step, ms (doubles, with jitter). */
+  stepRetryBaseMs: number
+  stepRetryMaxMs: number
+  /** Re-check interval while another task holds a component, ms. */
+  componentLockPollMs: number
+}
+
+export interface EngineDeps {
+  store: TaskStore
+  lock: ComponentLock
+  registry: HandlerRegistry
+  secrets: SecretStore
+  logger: Logger
+  options: EngineOptions
+}
+
+type Advance = { kind: 'done' } | { kind: 'failed', message: string } | { kind: 'wait', ms: number }
+
+export class TaskEngine {
+  private readonly shutdown = new AbortController()
+
+  constructor (private readonly deps: EngineDeps) {}
+
+  /** Stop starting steps: running jobs checkpoint and go back to the queue for another worker. */
+  stop (): void { this.shutdown.abort() }
+
+  get stopping (): boolean { return this.shutdown.signal.aborted }
+
+  async process (job: Job<TaskJobData>, lockToken?: string): Promise<string> {
+    const run = new TaskRunContext(job.data.token, this.deps.store, this.deps.secrets,
+      this.deps.logger.child({ task: job.data.token, kind: job.data.kind }))
+    const data = job.data
+    if (data.kind === 'reverse') return await this.reverse(data, run)
+    const outcome = data.kind === 'validate' ? await this.validate(data, run) : await this.components(job as Job<ComponentTaskData>, run)
+    if (outcome.kind === 'wait') {
+      await run.flush()
+      await job.moveToDelayed(Date.now() + outcome.ms, lockToken)
+      throw new DelayedError()
+    }
+    return outcome.kind
+  }
+
+  private async components (job: Job<ComponentTaskData>, run: TaskRunContext): Promise<Advance> {
+    const data = job.data
+    let persisting = Promise.resolve()
+    // Components of one level checkpoint concurrently: chain the writes so the last one always wins.
+    const persist = async (): Promise<void> => {
+      persisting = persisting.then(async () => { await run.flush(); await job.updateData(data) })
+      await persisting
+    }
+    for (const level of data.levels) {
+      const pending = level.filter(id => data.checkpoint[id]?.status === 'pending')
+      const results = await Promise.all(pending.map(async id => await this.advance(id, data, run, persist)))
+      const failed = level.filter(id => data.checkpoint[id]?.status === 'failed')
+      if (failed.length > 0) {
+        const message = results.find((r): r is Extract<Advance, { kind: 'failed' }> => r.kind === 'failed')?.message ??
+          data.checkpoint[failed[0] ?? '']?.result ?? 'failed'
+        await this.finish(data, run, 'FAILED', message)
+        return { kind: 'failed', message }
+      }
+      const waits = results.filter((r): r is Extract<Advance, { kind: 'wait' }> => r.kind === 'wait')
+      if (waits.length > 0) return { kind: 'wait', ms: Math.min(...waits.map(w => w.ms)) }
+    }
+    const summary = summariseOutcome(data)
+    await this.finish(data, run, 'COMPLETED', summary.result, summary.info)
+    return { kind: 'done' }
+  }
+
+  private async advance (id: string, data: ComponentTaskData, run: TaskRunContext, persist: () => Promise<void>): Promise<Advance> {
+    const cp = data.checkpoint[id] as ComponentCheckpoint
+    const component = data.dataProduct.components.find(c => c.id === id)
+    if (component === undefined) return await this.failComponent(id, cp, data, run, `component ${id} is not in the descriptor`)
+    const turn = await this.deps.lock.turn(id, data.token)
+    if (!turn.mine) {
+      if (cp.waitingFor !== turn.holder) {
+        cp.waitingFor = turn.holder
+        run.write('INFO', `waiting: task ${turn.holder} is still working on component ${id}`, 'queue')
+        await persist()
+      }
+      return { kind: 'wait', ms: this.deps.options.componentLockPollMs }
+    }
+    const handler = this.deps.registry.get(cp.handlerId)
+    const steps = handler.steps(data.kind as StepContext<object>['operation'])
+    const label = component.name ?? id
+    while (cp.step < steps.length) {
+      if (this.stopping) return { kind: 'wait', ms: 0 }
+      const step = steps[cp.step]
+      if (step === undefined) break
+      const ctx: StepContext<Record<string, unknown>> = {
+        operation: data.kind as StepContext<object>['operation'],
+        component,
+        dataProduct: data.dataProduct,
+        removeData: data.removeData,
+        refs: data.refs,
+        state: cp.state,
+        log: run.taskLog(`${label}: ${step.name}`),
+        secrets: run.secrets,
+        signal: this.shutdown.signal
+      }
+      try {
+        const outcome = await step.run(ctx)
+        cp.state = ctx.state
+        if (outcome !== undefined) {
+          await persist()
+          return { kind: 'wait', ms: Math.max(0, outcome.waitMs) }
+        }
+        cp.step++
+        cp.retries = 0
+        await persist()
+      } catch (err) {
+        if (err instanceof TransientUpstreamError && cp.retries < this.deps.options.stepRetries) {
+          cp.retries++
+          const ms = this.backoff(cp.retries, err.retryAfterMs)
+          run.write('WARNING', `${err.message}; retry ${cp.retries}/${this.deps.options.stepRetries} in ${Math.round(ms / 100) / 10} s`, `${label}: ${step.name}`)
+          await persist()
+          return { kind: 'wait', ms }
+        }
+        return await this.failComponent(id, cp, data, run, this.describe(err, `${label}: ${step.name}`), persist)
+      }
+    }
+    const outcome = handler.outcome({
+      operation: data.kind as StepContext<object>['operation'],
+      component,
+      dataProduct: data.dataProduct,
+      removeData: data.removeData,
+      refs: data.refs,
+      state: cp.state,
+      log: run.taskLog(label),
+      secrets: run.secrets,
+      signal: this.shutdown.signal
+    })
+    cp.status = 'done'
+    cp.result = run.redact(outcome.result)
+    if (outcome.info !== undefined) cp.info = JSON.parse(run.redact(JSON.stringify(outcome.info))) as ComponentInfo
+    run.write('INFO', `${data.kind} of ${label} finished: ${cp.result}`, label)
+    await persist()
+    await this.deps.lock.release([id], data.token)
+    return { kind: 'done' }
+  }
+
+  private async failComponent (id: string, cp: ComponentCheckpoint, data: ComponentTaskData, run: TaskRunContext,
+    message: string, persist?: () => Promise<void>): Promise<Advance> {
+    cp.status = 'failed'
+    cp.result = run.redact(message)
+    run.write('ERROR', cp.result, id)
+    await persist?.()
+    await this.deps.lock.release([id], data.token)
+    return { kind: 'failed', message: cp.result }
+  }
+
+  private describe (err: unknown, where: string): string {
+    if (err instanceof AdapterError) return `${where}: ${err.message}`
+    // A bug or an unexpected library error: keep internals in the service log, not in the task.
+    this.deps.logger.error({ err, where }, 'unexpected error in a task step')
+    return `${where}: internal error (${err instanceof Error ? err.name : 'unknown'}); the service log has the details`
+  }
+
+  private backoff (attempt: number, retryAfterMs?: number): number {
+    const { stepRetryBaseMs, stepRetryMaxMs } = this.deps.options
+    const exp = Math.min(stepRetryMaxMs, stepRetryBaseMs * 2 ** (attempt - 1))
+    const jittered = exp / 2 + Math.random() * exp / 2
+    return Math.min(stepRetryMaxMs, Math.max(jittered, retryAfterMs ?? 0))
+  }
+
+  private async finish (data: ComponentTaskData, run: TaskRunContext, status: 'COMPLETED' | 'FAILED', result: string, info?: ComponentInfo): Promise<void> {
+    const all = Object.keys(data.checkpoint)
+    await this.deps.lock.release(all, data.token)
+    await run.flush()
+    await this.deps.store.finish(data.token, { status, result: run.redact(result), info }, run.drain())
+    if (data.dedupeKey !== undefined) await this.deps.store.releaseDedupe(data.dedupeKey, data.token)
+  }
+
+  private async validate (data: ComponentTaskData, run: TaskRunContext): Promise<Advance> {
+    const errors = [...(data.problems ?? [])]
+    if (errors.length === 0) {
+      const ids = data.levels.flat()
+      const checks = await Promise.all(ids.map(async id => {
+        const component = data.dataProduct.components.find(c => c.id === id)
+        const cp = data.checkpoint[id]
+        if (component === undefined || cp === undefined) return []
+        const index = data.dataProduct.components.indexOf(component)
+        const base = `${data.pathPrefix ?? ''}components.${index}.specific`
+        try {
+          const check = await this.deps.registry.get(cp.handlerId).checkUpstream({
+            component, dataProduct: data.dataProduct, log: run.taskLog(component.name ?? id), secrets: run.secrets, signal: this.shutdown.signal
+          })
+          for (const warning of check.warnings) run.write('WARNING', warning, component.name ?? id)
+          return check.problems.map(p => `${p.path === '' ? base : `${base}.${p.path}`}: ${p.message}`)
+        } catch (err) {
+          run.write('WARNING', `could not check ${component.name ?? id} against the target: ${this.describe(err, 'validate')}`, component.name ?? id)
+          return []
+        }
+      }))
+      errors.push(...checks.flat())
+    }
+    const validation = errors.length === 0 ? { valid: true } : { valid: false, error: { errors: errors.map(e => run.redact(e)) } }
+    await run.flush()
+    await this.deps.store.finish(data.token, { status: 'COMPLETED', result: validation.valid ? 'valid' : 'invalid', validation }, run.drain())
+    if (data.dedupeKey !== undefined) await this.deps.store.releaseDedupe(data.dedupeKey, data.token)
+    return { kind: 'done' }
+  }
+
+  private async reverse (data: ReverseTaskData, run: TaskRunContext): Promise<string> {
+    const handler = this.deps.registry.get(data.handlerId)
+    try {
+      const { updates } = await handler.reverseProvision({
+        useCaseTemplateId: data.useCaseTemplateId,
+        environment: data.environment,
+        params: data.params,
+        catalogInfo: data.catalogInfo,
+        log: run.taskLog('reverse-provisioning'),
+        signal: this.shutdown.signal
+      })
+      await run.flush()
+      await this.deps.store.finish(data.token, { status: 'COMPLETED', result: 'OK', updates }, run.drain())
+      return 'done'
+    } catch (err) {
+      const message = err instanceof PermanentUpstreamError || err instanceof AdapterError
+        ? err.message
+        : this.describe(err, 'reverse provisioning')
+      run.write('ERROR', message, 'reverse-provisioning')
+      await this.deps.store.finish(data.token, { status: 'FAILED', result: run.redact(message), updates: {} }, run.drain())
+      return 'failed'
+    }
+  }
+}

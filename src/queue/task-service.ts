@@ -1,0 +1,85 @@
+/**
+ * What the routes ask of the queue: submit a validated request as a task, read a task. Builds job data from a
+ * validated descriptor; knows nothing of HTTP.
+ */
+import type { ValidatedDescriptor } from '../descriptor/types.js'
+import { logEntry, type TaskStore } from './task-store.js'
+import type { TaskSubmitter, SubmitResult } from './task-submitter.js'
+import type { ComponentCheckpoint, ComponentTaskData, TaskLogEntry, TaskView } from './task-types.js'
+
+export interface ComponentTaskRequest {
+  kind: ComponentTaskData['kind']
+  validated: ValidatedDescriptor
+  /** The descriptor text as received: with the operation and options, the identity of "the same request". */
+  descriptorText: string
+  removeData?: boolean
+  refs?: string[]
+}
+
+export interface ReverseTaskRequest {
+  handlerId: string
+  useCaseTemplateId: string
+  environment: string
+  params: Record<string, unknown>
+  catalogInfo: Record<string, unknown>
+}
+
+export class TaskService {
+  constructor (private readonly submitter: TaskSubmitter, private readonly store: TaskStore) {}
+
+  async submitComponentTask (request: ComponentTaskRequest): Promise<SubmitResult> {
+    const { validated } = request
+    const checkpoint: Record<string, ComponentCheckpoint> = {}
+    for (const target of validated.targets) {
+      checkpoint[target.component.id] = { handlerId: target.handlerId, status: 'pending', step: 0, state: {}, retries: 0 }
+    }
+    const refs = [...(request.refs ?? [])].sort()
+    const data: ComponentTaskData = {
+      kind: request.kind,
+      token: '',
+      dataProduct: validated.dataProduct,
+      levels: validated.levels,
+      removeData: request.removeData ?? false,
+      refs,
+      pathPrefix: validated.descriptorKind === 'COMPONENT_DESCRIPTOR' ? 'dataProduct.' : '',
+      checkpoint
+    }
+    return await this.submitter.submit({
+      data,
+      dedupeMaterial: JSON.stringify([request.kind, validated.descriptorKind, data.removeData, refs, request.descriptorText]),
+      // Validation only reads: it need not wait for (or hold up) operations on the same components.
+      componentIds: request.kind === 'validate' ? [] : validated.targets.map(t => t.component.id),
+      initialLogs: initialLogs(request.kind, validated)
+    })
+  }
+
+  /** An async validation whose descriptor already failed offline: the task only reports the problems. */
+  async submitInvalidValidation (problems: string[]): Promise<SubmitResult> {
+    const data: ComponentTaskData = {
+      kind: 'validate', token: '', dataProduct: { id: '', components: [] }, levels: [], removeData: false, refs: [],
+      pathPrefix: '', problems, checkpoint: {}
+    }
+    return await this.submitter.submit({ data, componentIds: [], initialLogs: [logEntry('INFO', 'validation accepted', 'validate')] })
+  }
+
+  async submitReverse (request: ReverseTaskRequest): Promise<SubmitResult> {
+    return await this.submitter.submit({
+      data: { kind: 'reverse', token: '', ...request },
+      componentIds: [],
+      initialLogs: [logEntry('INFO', `reverse provisioning accepted for ${request.useCaseTemplateId} in ${request.environment}`, 'reverse-provisioning')]
+    })
+  }
+
+  async get (token: string): Promise<TaskView | undefined> {
+    return await this.store.get(token)
+  }
+}
+
+export function initialLogs (kind: string, validated: ValidatedDescriptor): TaskLogEntry[] {
+  const logs = [logEntry('INFO', `${kind} accepted for ${validated.targets.length} component(s): ${validated.targets.map(t => t.component.id).join(', ') || 'none'}`, 'accepted')]
+  for (const skipped of validated.skipped) {
+    logs.push(logEntry('INFO', `component ${skipped.id} (useCaseTemplateId ${skipped.useCaseTemplateId ?? 'none'}) belongs to another adapter; skipped`, 'accepted'))
+  }
+  for (const warning of validated.warnings) logs.push(logEntry('WARNING', warning, 'accepted'))
+  return logs
+}

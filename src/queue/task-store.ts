@@ -1,0 +1,86 @@
+/**
+ * Task state in Redis: `<prefix>:task:<token>` (a hash: kind, status, result, info, ...) and
+ * `<prefix>:task:<token>:logs` (a list of JSON log entries). Written by the submitter and the engine, read by the
+ * status routes of any API replica. Finished tasks expire after the retention period. Never holds a secret value.
+ */
+import type { Redis } from 'ioredis'
+import type { TaskKind, TaskLogEntry, TaskStatus, TaskView } from './task-types.js'
+
+/** A task's log is capped so a runaway poll loop cannot grow Redis without bound. */
+export const MAX_LOG_ENTRIES = 1000
+
+export class TaskStore {
+  constructor (
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly retentionSeconds: number
+  ) {}
+
+  taskKey (token: string): string { return `${this.prefix}:task:${token}` }
+  logsKey (token: string): string { return `${this.prefix}:task:${token}:logs` }
+
+  async get (token: string): Promise<TaskView | undefined> {
+    const [[, fields], [, logs]] = await this.redis.multi()
+      .hgetall(this.taskKey(token))
+      .lrange(this.logsKey(token), 0, -1)
+      .exec() as [[unknown, Record<string, string>], [unknown, string[]]]
+    if (fields.kind === undefined) return undefined
+    const view: TaskView = {
+      kind: fields.kind as TaskKind,
+      status: (fields.status ?? 'RUNNING') as TaskStatus,
+      result: fields.result ?? '',
+      logs: logs.map(line => JSON.parse(line) as TaskLogEntry)
+    }
+    if (fields.info !== undefined) view.info = JSON.parse(fields.info)
+    if (fields.validation !== undefined) view.validation = JSON.parse(fields.validation)
+    if (fields.updates !== undefined) view.updates = JSON.parse(fields.updates)
+    return view
+  }
+
+  async getFields (token: string, ...names: string[]): Promise<Array<string | null>> {
+    return await this.redis.hmget(this.taskKey(token), ...names)
+  }
+
+  async appendLogs (token: string, entries: TaskLogEntry[]): Promise<void> {
+    if (entries.length === 0) return
+    await this.redis.multi()
+      .rpush(this.logsKey(token), ...entries.map(e => JSON.stringify(e)))
+      .ltrim(this.logsKey(token), -MAX_LOG_ENTRIES, -1)
+      .exec()
+  }
+
+  /** Lets an identical request start a new task again (only if the entry still points at this task). */
+  async releaseDedupe (key: string, token: string): Promise<void> {
+    await this.redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, key, token)
+  }
+
+  /** Records the terminal state and starts the retention clock on both keys. Idempotent. */
+  async finish (token: string, outcome: {
+    status: Exclude<TaskStatus, 'RUNNING'>
+    result: string
+    info?: unknown
+    validation?: unknown
+    updates?: unknown
+  }, lastLogs: TaskLogEntry[] = []): Promise<void> {
+    const fields: Record<string, string> = {
+      status: outcome.status,
+      result: outcome.result,
+      finishedAt: new Date().toISOString()
+    }
+    for (const name of ['info', 'validation', 'updates'] as const) {
+      if (outcome[name] !== undefined) fields[name] = JSON.stringify(outcome[name])
+    }
+    const tx = this.redis.multi().hset(this.taskKey(token), fields)
+    if (lastLogs.length > 0) tx.rpush(this.logsKey(token), ...lastLogs.map(e => JSON.stringify(e)))
+    await tx
+      .expire(this.taskKey(token), this.retentionSeconds)
+      .expire(this.logsKey(token), this.retentionSeconds)
+      .exec()
+  }
+}
+
+export function logEntry (level: TaskLogEntry['level'], message: string, phase?: string): TaskLogEntry {
+  return phase === undefined
+    ? { timestamp: new Date().toISOString(), level, message }
+    : { timestamp: new Date().toISOString(), level, message, phase }
+}
