@@ -73,6 +73,10 @@ export interface Config {
   stepRetryMaxMs: number
   /** Poll interval of a task waiting for another task on the same component, ms. Default 1000. */
   componentLockPollMs: number
+  /** BullMQ lock of a running job, ms: a dead worker's job is resumed elsewhere after about this long. Default 30000. */
+  workerLockMs: number
+  /** How often workers look for stalled jobs, ms. Default 30000. */
+  workerStalledIntervalMs: number
   /** How long SIGTERM waits for active steps before exiting, ms. Default 25000. */
   shutdownGraceMs: number
   airbyte: AirbyteConfig
@@ -218,6 +222,8 @@ export function loadConfig (env: Env = process.env): Config {
     stepRetryBaseMs: r.int('STEP_RETRY_BASE_MS', 2_000, 1),
     stepRetryMaxMs: r.int('STEP_RETRY_MAX_MS', 120_000, 1),
     componentLockPollMs: r.int('COMPONENT_LOCK_POLL_MS', 1_000, 10),
+    workerLockMs: r.int('WORKER_LOCK_MS', 30_000, 500),
+    workerStalledIntervalMs: r.int('WORKER_STALLED_INTERVAL_MS', 30_000, 500),
     shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 25_000, 0),
     airbyte
   }

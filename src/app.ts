@@ -1,0 +1,67 @@
+/**
+ * Builds the Fastify app (no listen): the OpenAPI document and its UI, the error handler, the queue and
+ * descriptor services, and every route of the contract under BASE_PATH. Tests use `inject()` or listen on port 0.
+ */
+import { randomUUID } from 'node:crypto'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { Config } from './config.js'
+import type { HandlerRegistry } from './provisioner/handler-registry.js'
+import type { SecretStore } from './secrets/secret-store.js'
+import { openapiDocument } from './openapi/openapi-spec.js'
+import errorHandler from './plugins/error-handler.js'
+import taskQueue from './plugins/task-queue.js'
+import descriptorValidation from './plugins/descriptor-validation.js'
+import provisioningRoutes from './routes/provisioning-routes.js'
+import updateAclRoutes from './routes/updateacl-routes.js'
+import validateRoutes from './routes/validate-routes.js'
+import statusRoutes from './routes/status-routes.js'
+import reverseProvisioningRoutes from './routes/reverse-provisioning-routes.js'
+import healthRoutes from './routes/health-routes.js'
+import { loggerOptions } from './logger.js'
+
+export interface AppDeps {
+  config: Config
+  registry: HandlerRegistry
+  secrets: SecretStore
+  /** Fastify logger setting; default: pino at config.logLevel with secrets redacted. */
+  logger?: FastifyServerOptions['logger']
+}
+
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/
+
+export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
+  const { config } = deps
+  const app = Fastify({
+    logger: deps.logger ?? loggerOptions(config.logLevel),
+    // JSON escaping can double a descriptor's size, and the descriptor may come twice (latestEnrichedDescriptor).
+    bodyLimit: config.maxDescriptorBytes * 4 + 64 * 1024,
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'] ?? req.headers.traceid
+      const id = Array.isArray(incoming) ? incoming[0] : incoming
+      return id !== undefined && SAFE_REQUEST_ID.test(id) ? id : randomUUID()
+    },
+    routerOptions: { ignoreTrailingSlash: true }
+  })
+  app.addHook('onSend', async (request, reply) => { reply.header('x-request-id', request.id) })
+
+  await app.register(swagger, {
+    mode: 'static',
+    specification: { document: { ...openapiDocument, servers: [{ url: config.basePath === '' ? '/' : config.basePath }] } as never }
+  })
+  await app.register(swaggerUi, { routePrefix: `${config.basePath}/docs` })
+  await app.register(errorHandler, { isDegraded: () => app.redis.status !== 'ready' })
+  await app.register(taskQueue, { redisUrl: config.redisUrl, prefix: config.queuePrefix, retentionSeconds: config.taskRetentionSeconds })
+  await app.register(descriptorValidation, { registry: deps.registry, secrets: deps.secrets, maxDescriptorBytes: config.maxDescriptorBytes })
+
+  await app.register(async (scoped) => {
+    await scoped.register(provisioningRoutes)
+    await scoped.register(updateAclRoutes)
+    await scoped.register(validateRoutes)
+    await scoped.register(statusRoutes)
+    await scoped.register(reverseProvisioningRoutes)
+    await scoped.register(healthRoutes)
+  }, { prefix: config.basePath })
+  return app
+}

@@ -1,0 +1,79 @@
+/**
+ * Process entry: configuration from the environment, then the roles asked for (`ROLE=api|worker|all`).
+ * SIGTERM/SIGINT: stop accepting requests and jobs, let active steps finish or checkpoint, close Redis, exit 0.
+ */
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from './app.js'
+import { loadConfig, type Config } from './config.js'
+import { ConfigError } from './errors.js'
+import { createLogger } from './logger.js'
+import { createHandlerRegistry } from './provisioner/handler-set.js'
+import { startWorkerRuntime, type WorkerRuntime } from './queue/worker-runtime.js'
+import { createSecretStore } from './secrets/secret-store.js'
+
+export interface RunningService {
+  app?: FastifyInstance
+  worker?: WorkerRuntime
+  url?: string
+  close: () => Promise<void>
+}
+
+export async function startService (config: Config, opts: { fetch?: typeof fetch } = {}): Promise<RunningService> {
+  const logger = createLogger(config.logLevel)
+  const secrets = createSecretStore({ dir: config.secretsDir, env: process.env })
+  let app: FastifyInstance | undefined
+  let worker: WorkerRuntime | undefined
+  let url: string | undefined
+  if (config.role !== 'api') worker = startWorkerRuntime(config, secrets, logger.child({ role: 'worker' }), opts)
+  if (config.role !== 'worker') {
+    app = await buildApp({ config, registry: createHandlerRegistry(config, opts), secrets, logger: { level: config.logLevel } })
+    url = await app.listen({ port: config.port, host: config.host })
+  }
+  logger.info({ role: config.role, url, basePath: config.basePath, queuePrefix: config.queuePrefix }, 'tech adapter started')
+  return {
+    app,
+    worker,
+    url,
+    async close () {
+      await app?.close()
+      await worker?.close()
+    }
+  }
+}
+
+export function installSignalHandlers (service: RunningService, log: (msg: string) => void): void {
+  let stopping = false
+  const stop = (signal: string): void => {
+    if (stopping) return
+    stopping = true
+    log(`${signal} received: shutting down`)
+    service.close().then(() => { process.exit(0) }, (err: unknown) => {
+      log(`shutdown failed: ${String(err)}`)
+      process.exit(1)
+    })
+  }
+  process.once('SIGTERM', () => { stop('SIGTERM') })
+  process.once('SIGINT', () => { stop('SIGINT') })
+}
+
+async function main (): Promise<void> {
+  let config: Config
+  try {
+    config = loadConfig()
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`)
+      process.exit(1)
+    }
+    throw err
+  }
+  const service = await startService(config)
+  installSignalHandlers(service, (msg) => { service.app?.log.info(msg) ?? process.stdout.write(`${msg}\n`) })
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`fatal: ${err instanceof Error ? err.message : String(err)}\n`)
+    process.exit(1)
+  })
+}

@@ -1,0 +1,27 @@
+/**
+ * The handlers this deployment runs and the routing between them, built from configuration. Target clients are
+ * created lazily: the API role validates with the handlers' schemas and never calls a target.
+ */
+import type { Config } from '../config.js'
+import type { OutboundLimiter } from '../queue/outbound-limiter.js'
+import { createAirbyteClient, type AirbyteClient } from './airbyte/airbyte-client.js'
+import { createAirbyteHandler } from './airbyte/airbyte-handler.js'
+import { HandlerRegistry } from './handler-registry.js'
+
+export interface HandlerSetDeps {
+  /** Shared concurrency limits per target (Redis-backed in workers); none in the API role. */
+  limiters?: { airbyte?: OutboundLimiter }
+  fetch?: typeof fetch
+}
+
+export function createHandlerRegistry (config: Config, deps: HandlerSetDeps = {}): HandlerRegistry {
+  let airbyteClient: AirbyteClient | undefined
+  const airbyte = createAirbyteHandler({
+    config: config.airbyte,
+    client: () => {
+      airbyteClient ??= createAirbyteClient(config.airbyte, { limiter: deps.limiters?.airbyte, fetch: deps.fetch })
+      return airbyteClient
+    }
+  })
+  return new HandlerRegistry([airbyte], { defaultHandler: config.defaultHandler, extraRoutes: config.extraRoutes })
+}

@@ -1,0 +1,35 @@
+/**
+ * Update ACL: desired-state access for a provisioned component. Accepts the legacy `acl {users, groups}` and the
+ * current `refs` shapes, normalised to refs; `provisionInfo.request` is the COMPONENT_DESCRIPTOR of the last
+ * provisioning (JSON or YAML).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { DescriptorInvalidError } from '../errors.js'
+import { routeSchema } from '../openapi/openapi-spec.js'
+import { submitOrFinish } from './provisioning-routes.js'
+import { normaliseRefs } from '../descriptor/identity-refs.js'
+
+interface UpdateAclBody {
+  refs?: unknown
+  acl?: { users?: unknown, groups?: unknown }
+  provisionInfo?: { request?: unknown, result?: unknown }
+}
+
+export default async function updateAclRoutes (app: FastifyInstance): Promise<void> {
+  const handler = async (request: FastifyRequest<{ Body: UpdateAclBody }>, reply: FastifyReply): Promise<FastifyReply> => {
+    const body = request.body
+    const descriptor = body.provisionInfo?.request
+    if (typeof descriptor !== 'string' || descriptor.trim() === '') {
+      throw new DescriptorInvalidError([{
+        path: 'provisionInfo.request',
+        message: 'is required: the COMPONENT_DESCRIPTOR used at the last provisioning',
+        hint: 'Send provisionInfo.request as the descriptor string (JSON or YAML).'
+      }])
+    }
+    const refs = normaliseRefs(body)
+    const validated = app.validateDescriptor('COMPONENT_DESCRIPTOR', descriptor)
+    return await submitOrFinish(app, reply, { kind: 'updateacl', validated, descriptorText: descriptor, refs })
+  }
+  app.post<{ Body: UpdateAclBody }>('/v1/updateacl', { schema: routeSchema('updateAcl') }, handler)
+  app.post<{ Body: UpdateAclBody }>('/updateacl', { schema: routeSchema('updateAclLegacy') }, handler)
+}
