@@ -1,0 +1,141 @@
+/**
+ * Outbound credentials: one interface every target client takes, one implementation per flow (shared/targets/auth.md).
+ * A provider owns its token cache and the token call; it never logs, and its errors never carry the secret it holds.
+ */
+import { PermanentUpstreamError, TransientUpstreamError } from '../errors.js'
+import { abortable, networkReason, parseRetryAfter } from './upstream-http.js'
+
+export interface CredentialProvider {
+  /** The `Authorization` header value, or undefined when the target takes no credentials. */
+  getAuthHeader: (signal?: AbortSignal) => Promise<string | undefined>
+  /**
+   * The target answered 401: drop the cached token so the next getAuthHeader mints a new one. Given the header
+   * that was refused, a token minted since (by a concurrent caller's 401) is kept.
+   */
+  invalidate: (rejectedHeader?: string) => void
+}
+
+export function staticBearer (token: string): CredentialProvider {
+  const header = `Bearer ${token}`
+  return { getAuthHeader: async () => header, invalidate: () => {} }
+}
+
+export function basicAuth (user: string, password: string): CredentialProvider {
+  const header = `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`
+  return { getAuthHeader: async () => header, invalidate: () => {} }
+}
+
+export function noAuth (): CredentialProvider {
+  return { getAuthHeader: async () => undefined, invalidate: () => {} }
+}
+
+export interface OAuthClientCredentialsOptions {
+  /** Full URL of the token endpoint, e.g. `https://api.airbyte.com/v1/applications/token`. */
+  tokenUrl: string
+  clientId: string
+  clientSecret: string
+  /** `json`: `{client_id, client_secret, grant_type}` (Airbyte); `form`: url-encoded (Keycloak / OIDC). */
+  body: 'json' | 'form'
+  /** Refresh this long before `expires_in` runs out (capped at half the lifetime). Default 60000. */
+  refreshSkewMs?: number
+  /** Used in error messages, e.g. `Airbyte`. Default `upstream`. */
+  target?: string
+  /** Timeout of one token call, ms. Default 30000. */
+  timeoutMs?: number
+  /** Lifetime assumed when the answer has no `expires_in`, seconds. Default 300. */
+  defaultExpiresInSeconds?: number
+  fetch?: typeof fetch
+  /** Clock, for tests. Default Date.now. */
+  now?: () => number
+}
+
+interface CachedToken { header: string, refreshAt: number }
+
+export function oauthClientCredentials (opts: OAuthClientCredentialsOptions): CredentialProvider {
+  const doFetch = opts.fetch ?? globalThis.fetch
+  const now = opts.now ?? Date.now
+  const skewMs = opts.refreshSkewMs ?? 60_000
+  const target = opts.target ?? 'upstream'
+  const tokenPath = safePath(opts.tokenUrl)
+  let cached: CachedToken | undefined
+  let inFlight: Promise<CachedToken> | undefined
+
+  const mint = async (): Promise<CachedToken> => {
+    const fields = { client_id: opts.clientId, client_secret: opts.clientSecret, grant_type: 'client_credentials' }
+    const json = opts.body === 'json'
+    let res: Response
+    try {
+      res = await doFetch(opts.tokenUrl, {
+        method: 'POST',
+        headers: { 'content-type': json ? 'application/json' : 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: json ? JSON.stringify(fields) : new URLSearchParams(fields).toString(),
+        signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000)
+      })
+    } catch (err) {
+      throw new TransientUpstreamError(`${target} token call POST ${tokenPath} failed: ${networkReason(err)}`, undefined, undefined, { cause: err })
+    }
+    const text = await res.text().catch(() => '')
+    if (!res.ok) {
+      const reason = scrub(tokenErrorReason(text), opts.clientSecret)
+      if (res.status >= 500 || res.status === 429) {
+        throw new TransientUpstreamError(`${target} token call POST ${tokenPath} failed: ${res.status}${reason}`, res.status, parseRetryAfter(res.headers))
+      }
+      const what = res.status === 400 || res.status === 401
+        ? `the client credentials were refused (check the client id and secret for ${target})`
+        : 'the token request was refused'
+      throw new PermanentUpstreamError(`${target} token call POST ${tokenPath}: ${res.status}${reason}: ${what}`, res.status)
+    }
+    let parsed: { access_token?: unknown, token_type?: unknown, expires_in?: unknown }
+    try {
+      parsed = JSON.parse(text) as typeof parsed
+    } catch {
+      throw new PermanentUpstreamError(`${target} token call POST ${tokenPath} answered ${res.status} with a body that is not JSON`, res.status)
+    }
+    if (typeof parsed.access_token !== 'string' || parsed.access_token === '') {
+      throw new PermanentUpstreamError(`${target} token call POST ${tokenPath} answered without an access_token`, res.status)
+    }
+    const lifetimeMs = 1000 * (typeof parsed.expires_in === 'number' && parsed.expires_in > 0
+      ? parsed.expires_in
+      : (opts.defaultExpiresInSeconds ?? 300))
+    // A skew larger than the lifetime (180 s tokens on older Airbyte, 60 s skew) would re-mint on every call.
+    const refreshAt = now() + lifetimeMs - Math.min(skewMs, lifetimeMs / 2)
+    return { header: `Bearer ${parsed.access_token}`, refreshAt }
+  }
+
+  return {
+    getAuthHeader: async (signal) => {
+      if (cached !== undefined && now() < cached.refreshAt) return cached.header
+      if (inFlight === undefined) {
+        // Concurrent callers share one token call; a caller giving up does not cancel it for the others.
+        inFlight = mint().then((token) => { cached = token; return token }).finally(() => { inFlight = undefined })
+      }
+      return (await abortable(inFlight, signal)).header
+    },
+    invalidate: (rejectedHeader) => {
+      if (rejectedHeader === undefined || cached?.header === rejectedHeader) cached = undefined
+    }
+  }
+}
+
+function tokenErrorReason (text: string): string {
+  try {
+    const body = JSON.parse(text) as Record<string, unknown>
+    const parts = [body.error ?? body.type ?? body.title, body.error_description ?? body.detail ?? body.message]
+      .filter((p): p is string => typeof p === 'string' && p !== '')
+    return parts.length > 0 ? ` ${parts.join(': ')}` : ''
+  } catch {
+    return text.trim() === '' ? '' : ` ${text.trim().slice(0, 200)}`
+  }
+}
+
+function scrub (text: string, secret: string): string {
+  return secret === '' ? text : text.split(secret).join('[redacted]')
+}
+
+function safePath (url: string): string {
+  try {
+    return new URL(url).pathname
+  } catch {
+    return url
+  }
+}
