@@ -22,6 +22,17 @@ export interface TaskQueuePluginOptions {
   redisUrl: string
   prefix: string
   retentionSeconds: number
+  /** How long start-up waits for Redis before serving anyway (readiness answers 503 meanwhile). Default 5000. */
+  connectTimeoutMs?: number
+}
+
+async function whenReady (connection: Redis, timeoutMs: number): Promise<void> {
+  if (connection.status === 'ready') return
+  await new Promise<void>(resolve => {
+    const timer = setTimeout(done, timeoutMs)
+    function done (): void { clearTimeout(timer); connection.off('ready', done); resolve() }
+    connection.once('ready', done)
+  })
 }
 
 export default fp(async function taskQueue (app: FastifyInstance, opts: TaskQueuePluginOptions) {
@@ -35,6 +46,8 @@ export default fp(async function taskQueue (app: FastifyInstance, opts: TaskQueu
   for (const connection of [redis, queueConnection]) {
     connection.on('error', (err) => { app.log.debug({ err: err.message }, 'redis connection error') })
   }
+  // Start answering once Redis is connected (or give up waiting after a few seconds and answer 503 until it is).
+  await Promise.all([redis, queueConnection].map(async connection => await whenReady(connection, opts.connectTimeoutMs ?? 5000)))
   const queue = new Queue(TASK_QUEUE_NAME, { connection: queueConnection, prefix: opts.prefix })
   queue.on('error', (err) => { app.log.debug({ err: err.message }, 'queue error') })
   const store = new TaskStore(redis, opts.prefix, opts.retentionSeconds)

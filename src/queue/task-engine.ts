@@ -39,13 +39,17 @@ type Advance = { kind: 'done' } | { kind: 'failed', message: string } | { kind: 
 
 export class TaskEngine {
   private readonly shutdown = new AbortController()
+  private draining = false
 
   constructor (private readonly deps: EngineDeps) {}
 
-  /** Stop starting steps: running jobs checkpoint and go back to the queue for another worker. */
-  stop (): void { this.shutdown.abort() }
+  /** Stop starting steps: running ones finish, then their jobs checkpoint and go back to the queue. */
+  stop (): void { this.draining = true }
 
-  get stopping (): boolean { return this.shutdown.signal.aborted }
+  /** The grace period is over: abort in-flight calls; their steps re-run on another worker. */
+  abortInFlight (): void { this.draining = true; this.shutdown.abort() }
+
+  get stopping (): boolean { return this.draining }
 
   async process (job: Job<TaskJobData>, lockToken?: string): Promise<string> {
     const run = new TaskRunContext(job.data.token, this.deps.store, this.deps.secrets,
@@ -129,6 +133,8 @@ export class TaskEngine {
         cp.retries = 0
         await persist()
       } catch (err) {
+        // Aborted by shutdown, not failed: the step is safe to repeat, so hand the job back as it was.
+        if (this.shutdown.signal.aborted) return { kind: 'wait', ms: 0 }
         if (err instanceof TransientUpstreamError && cp.retries < this.deps.options.stepRetries) {
           cp.retries++
           const ms = this.backoff(cp.retries, err.retryAfterMs)

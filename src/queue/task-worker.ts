@@ -67,16 +67,21 @@ export function startTaskWorker (engine: TaskEngine, store: TaskStore, opts: Tas
       closing = true
       clearInterval(watchdog)
       engine.stop()
-      let timer: NodeJS.Timeout | undefined
-      const graceful = worker.close().then(() => true)
-      const timedOut = new Promise<boolean>(resolve => { timer = setTimeout(() => { resolve(false) }, opts.shutdownGraceMs) })
-      const clean = await Promise.race([graceful, timedOut])
-      clearTimeout(timer)
-      if (!clean) {
-        logger.warn('active steps did not finish within the grace period; their jobs will be resumed by another worker')
-        await worker.close(true)
+      const graceful = worker.close()
+      if (!await settlesWithin(graceful, opts.shutdownGraceMs)) {
+        logger.warn('active steps did not finish within the grace period; aborting them, another worker resumes their jobs')
+        engine.abortInFlight()
+        if (!await settlesWithin(graceful, 5_000)) await worker.close(true)
       }
       await connection.quit().catch(() => { connection.disconnect() })
     }
   }
+}
+
+async function settlesWithin (promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const timedOut = new Promise<boolean>(resolve => { timer = setTimeout(() => { resolve(false) }, ms) })
+  const settled = await Promise.race([promise.then(() => true, () => true), timedOut])
+  clearTimeout(timer)
+  return settled
 }

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
@@ -32,6 +32,7 @@ export async function waitForPing (url: string, deadlineMs = 10_000): Promise<vo
   const until = Date.now() + deadlineMs
   for (;;) {
     const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+    client.on('error', () => {})
     try {
       await client.connect()
       await client.ping()
@@ -50,6 +51,7 @@ export async function startLocalRedis (): Promise<LocalRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'adapter-redis-'))
   let child: ChildProcess | undefined
   const start = async (): Promise<void> => {
+    mkdirSync(dir, { recursive: true })
     child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
       '--dir', dir, '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' })
     const started = child
