@@ -4,6 +4,7 @@
  * on the same component) parks the whole job in BullMQ's delayed set and frees the worker slot; the next run
  * resumes from the checkpoint. Components of one dependency level run in parallel.
  */
+import { setMaxListeners } from 'node:events'
 import { DelayedError, type Job } from 'bullmq'
 import type { Logger } from 'pino'
 import { AdapterError, PermanentUpstreamError, TransientUpstreamError } from '../errors.js'
@@ -41,7 +42,10 @@ export class TaskEngine {
   private readonly shutdown = new AbortController()
   private draining = false
 
-  constructor (private readonly deps: EngineDeps) {}
+  constructor (private readonly deps: EngineDeps) {
+    // Every in-flight call of every job listens on this one signal.
+    setMaxListeners(0, this.shutdown.signal)
+  }
 
   /** Stop starting steps: running ones finish, then their jobs checkpoint and go back to the queue. */
   stop (): void { this.draining = true }

@@ -20,10 +20,13 @@ export class TaskStore {
   logsKey (token: string): string { return `${this.prefix}:task:${token}:logs` }
 
   async get (token: string): Promise<TaskView | undefined> {
-    const [[, fields], [, logs]] = await this.redis.multi()
+    // A pipeline, not MULTI: a read needs no atomicity, and this is the hottest path of the API.
+    const [[hashError, fields], [logsError, logs]] = await this.redis.pipeline()
       .hgetall(this.taskKey(token))
       .lrange(this.logsKey(token), 0, -1)
-      .exec() as [[unknown, Record<string, string>], [unknown, string[]]]
+      .exec() as [[Error | null, Record<string, string>], [Error | null, string[]]]
+    if (hashError !== null) throw hashError
+    if (logsError !== null) throw logsError
     if (fields.kind === undefined) return undefined
     const view: TaskView = {
       kind: fields.kind as TaskKind,

@@ -17,6 +17,7 @@ export async function readTask (app: FastifyInstance, token: string): Promise<Ta
 export default async function statusRoutes (app: FastifyInstance): Promise<void> {
   const handler = async (request: FastifyRequest<{ Params: { token: string } }>): Promise<Record<string, unknown>> =>
     provisioningStatus(await readTask(app, request.params.token))
-  app.get<{ Params: { token: string } }>('/v1/provision/:token/status', { schema: routeSchema('getStatus') }, handler)
-  app.get<{ Params: { token: string } }>('/provision/:token/status', { schema: routeSchema('statusLegacy') }, handler)
+  // Orchestrators poll these every few seconds per task: log them only when something goes wrong.
+  app.get<{ Params: { token: string } }>('/v1/provision/:token/status', { schema: routeSchema('getStatus'), logLevel: 'warn' }, handler)
+  app.get<{ Params: { token: string } }>('/provision/:token/status', { schema: routeSchema('statusLegacy'), logLevel: 'warn' }, handler)
 }

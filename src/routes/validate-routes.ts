@@ -42,6 +42,6 @@ export default async function validateRoutes (app: FastifyInstance): Promise<voi
     return await reply.code(202).type('text/plain').send(token)
   })
 
-  app.get<{ Params: { token: string } }>('/v2/validate/:token/status', { schema: routeSchema('getValidationStatus') }, async (request: FastifyRequest<{ Params: { token: string } }>) =>
+  app.get<{ Params: { token: string } }>('/v2/validate/:token/status', { schema: routeSchema('getValidationStatus'), logLevel: 'warn' }, async (request: FastifyRequest<{ Params: { token: string } }>) =>
     validationStatus(await readTask(app, request.params.token)))
 }
