@@ -6,6 +6,7 @@
  */
 import { Composer, Lexer, LineCounter, Parser, type CST, type Document, type DocumentOptions, type ParseOptions, type SchemaOptions, type YAMLError } from 'yaml'
 import { DescriptorInvalidError, type InputProblem } from '../errors.js'
+import { linePosition, scanJson, tryParseJson } from './json-fast-path.js'
 
 export interface ParseYamlOptions {
   /** Refuse input larger than this many UTF-8 bytes, before parsing. */
@@ -46,6 +47,16 @@ export function parseYamlSafely (text: string, opts: ParseYamlOptions): unknown 
   if (text.length > opts.maxBytes || (text.length * 3 > opts.maxBytes && Buffer.byteLength(text, 'utf8') > opts.maxBytes)) {
     throw invalid(field, `is larger than the ${opts.maxBytes} bytes accepted`,
       'split the data product or move bulky content out of the descriptor')
+  }
+
+  const json = tryParseJson(text)
+  if (json !== undefined) {
+    const problem = scanJson(text, maxDepth)
+    if (problem === undefined) return json.value
+    const { line, col } = linePosition(text, problem.offset)
+    if (problem.kind === 'too-deep') throw invalid(field, `nests mappings and lists deeper than ${maxDepth} levels`)
+    throw invalid(field, `has a duplicate key ${JSON.stringify(problem.key)} at line ${line}, column ${col}`,
+      'each key may appear once per mapping; remove or rename the repeated one')
   }
 
   const lines = new LineCounter()

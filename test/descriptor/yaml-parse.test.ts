@@ -159,3 +159,17 @@ t.test('problems carry the caller\'s field', async (t) => {
   const [p] = refusal(t, 'a: [', { maxBytes: 100, field: 'provisionInfo.request' })
   t.equal(p?.path, 'provisionInfo.request')
 })
+
+t.test('JSON input takes the fast path with the same guarantees as YAML', async t => {
+  const opts = { maxBytes: 1_000_000, field: 'descriptor' }
+  t.same(parseYamlSafely('{"a": {"b": [1, "x\\"y", {"c": null}]}, "d": true}', opts), { a: { b: [1, 'x"y', { c: null }] }, d: true })
+  t.throws(() => parseYamlSafely('{"a": 1, "b": {"x": 1, "x": 2}}', opts), /duplicate key "x" at line 1/)
+  t.throws(() => parseYamlSafely('{"a\\u0062": 1, "ab": 2}', opts), /duplicate key "ab"/, 'escaped keys are compared decoded')
+  t.same(parseYamlSafely('[{"a": 1}, {"a": 2}]', opts), [{ a: 1 }, { a: 2 }], 'the same key in sibling objects is fine')
+  t.same(parseYamlSafely('{"s": "{\\"a\\":1,\\"a\\":2}"}', opts), { s: '{"a":1,"a":2}' }, 'braces inside strings are text')
+  t.throws(() => parseYamlSafely('['.repeat(5000) + ']'.repeat(5000), opts), /deeper than 64/)
+  const polluted = parseYamlSafely('{"__proto__": {"polluted": true}}', opts) as Record<string, unknown>
+  t.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype untouched')
+  t.ok(Object.hasOwn(polluted, '__proto__'), '__proto__ is an own data property')
+  t.same(parseYamlSafely('{a: 1}', opts), { a: 1 }, 'YAML flow mappings still parse as YAML')
+})
