@@ -2,6 +2,8 @@
  * Process entry: configuration from the environment, then the roles asked for (`ROLE=api|worker|all`).
  * SIGTERM/SIGINT: stop accepting requests and jobs, let active steps finish or checkpoint, close Redis, exit 0.
  */
+import { realpathSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
 import { loadConfig, type Config } from './config.js'
@@ -68,10 +70,12 @@ async function main (): Promise<void> {
     throw err
   }
   const service = await startService(config)
-  installSignalHandlers(service, (msg) => { service.app?.log.info(msg) ?? process.stdout.write(`${msg}\n`) })
+  const logger = createLogger(config.logLevel)
+  installSignalHandlers(service, (msg) => { logger.info(msg) })
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+const entry = process.argv[1]
+if (entry !== undefined && fileURLToPath(import.meta.url) === realpathSync(entry)) {
   main().catch((err: unknown) => {
     process.stderr.write(`fatal: ${err instanceof Error ? err.message : String(err)}\n`)
     process.exit(1)
