@@ -8,7 +8,8 @@ import { setMaxListeners } from 'node:events'
 import { DelayedError, type Job } from 'bullmq'
 import type { Logger } from 'pino'
 import { AdapterError, PermanentUpstreamError, TransientUpstreamError } from '../errors.js'
-import type { ComponentInfo, StepContext } from '../provisioner/handler.js'
+import type { Component } from '../descriptor/types.js'
+import type { ComponentInfo, ComponentOperation, StepContext } from '../provisioner/handler.js'
 import type { HandlerRegistry } from '../provisioner/handler-registry.js'
 import type { SecretStore } from '../secrets/secret-store.js'
 import type { ComponentLock } from './component-lock.js'
@@ -109,23 +110,13 @@ export class TaskEngine {
       return { kind: 'wait', ms: this.deps.options.componentLockPollMs }
     }
     const handler = this.deps.registry.get(cp.handlerId)
-    const steps = handler.steps(data.kind as StepContext<object>['operation'])
+    const steps = handler.steps(data.kind as ComponentOperation)
     const label = component.name ?? id
     while (cp.step < steps.length) {
       if (this.stopping) return { kind: 'wait', ms: 0 }
       const step = steps[cp.step]
       if (step === undefined) break
-      const ctx: StepContext<Record<string, unknown>> = {
-        operation: data.kind as StepContext<object>['operation'],
-        component,
-        dataProduct: data.dataProduct,
-        removeData: data.removeData,
-        refs: data.refs,
-        state: cp.state,
-        log: run.taskLog(`${label}: ${step.name}`),
-        secrets: run.secrets,
-        signal: this.shutdown.signal
-      }
+      const ctx = this.stepContext(data, cp, component, run, `${label}: ${step.name}`)
       try {
         const outcome = await step.run(ctx)
         cp.state = ctx.state
@@ -149,17 +140,7 @@ export class TaskEngine {
         return await this.failComponent(id, cp, data, run, this.describe(err, `${label}: ${step.name}`), persist)
       }
     }
-    const outcome = handler.outcome({
-      operation: data.kind as StepContext<object>['operation'],
-      component,
-      dataProduct: data.dataProduct,
-      removeData: data.removeData,
-      refs: data.refs,
-      state: cp.state,
-      log: run.taskLog(label),
-      secrets: run.secrets,
-      signal: this.shutdown.signal
-    })
+    const outcome = handler.outcome(this.stepContext(data, cp, component, run, label))
     cp.status = 'done'
     cp.result = run.redact(outcome.result)
     if (outcome.info !== undefined) cp.info = JSON.parse(run.redact(JSON.stringify(outcome.info))) as ComponentInfo
@@ -167,6 +148,20 @@ export class TaskEngine {
     await persist()
     await this.deps.lock.release([id], data.token)
     return { kind: 'done' }
+  }
+
+  private stepContext (data: ComponentTaskData, cp: ComponentCheckpoint, component: Component, run: TaskRunContext, phase: string): StepContext<Record<string, unknown>> {
+    return {
+      operation: data.kind as ComponentOperation,
+      component,
+      dataProduct: data.dataProduct,
+      removeData: data.removeData,
+      refs: data.refs,
+      state: cp.state,
+      log: run.taskLog(phase),
+      secrets: run.secrets,
+      signal: this.shutdown.signal
+    }
   }
 
   private async failComponent (id: string, cp: ComponentCheckpoint, data: ComponentTaskData, run: TaskRunContext,

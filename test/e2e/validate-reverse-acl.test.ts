@@ -92,3 +92,21 @@ t.test('a finished task stays pollable for the retention period, then is unknown
   t.pass('expired after TASK_RETENTION_SECONDS')
   t.ok(sim.state.connections.size > 0)
 })
+
+t.test('unprovision finds resources by the ids in latestEnrichedDescriptor, even after a rename', async t => {
+  const status = await provisioned('enriched')
+  const enriched = JSON.parse(airbyteRequest('enriched').descriptor as string)
+  enriched.dataProduct.components[0].info = status.info
+  const renamed = airbyteRequest('enriched', s => {
+    s.source.name = 'renamed-source'
+    s.destination.name = 'renamed-destination'
+    s.connection.name = 'renamed-connection'
+  }, { removeData: false, latestEnrichedDescriptor: JSON.stringify(enriched) })
+  const before = sim.state.connections.size
+  const res = await postJson(`${base}/v1/unprovision`, renamed)
+  const done = await waitForStatus(`${base}/v1/provision/${res.text}/status`)
+  t.equal(done.status, 'COMPLETED', done.result)
+  t.equal(sim.state.connections.size, before - 1, 'the recorded connection was deleted')
+  t.notOk(sim.state.connections.has(status.info.privateInfo.connectionId))
+  t.notOk(sim.state.sources.has(status.info.privateInfo.sourceId))
+})
