@@ -14,6 +14,7 @@ export interface ComponentTaskRequest {
   descriptorText: string
   removeData?: boolean
   refs?: string[]
+  requestId?: string
 }
 
 export interface ReverseTaskRequest {
@@ -22,6 +23,7 @@ export interface ReverseTaskRequest {
   environment: string
   params: Record<string, unknown>
   catalogInfo: Record<string, unknown>
+  requestId?: string
 }
 
 export class TaskService {
@@ -49,22 +51,25 @@ export class TaskService {
       dedupeMaterial: JSON.stringify([request.kind, validated.descriptorKind, data.removeData, refs, request.descriptorText]),
       // Validation only reads: it need not wait for (or hold up) operations on the same components.
       componentIds: request.kind === 'validate' ? [] : validated.targets.map(t => t.component.id),
-      initialLogs: initialLogs(request.kind, validated)
+      initialLogs: initialLogs(request.kind, validated),
+      requestId: request.requestId
     })
   }
 
   /** An async validation whose descriptor already failed offline: the task only reports the problems. */
-  async submitInvalidValidation (problems: string[]): Promise<SubmitResult> {
+  async submitInvalidValidation (problems: string[], requestId?: string): Promise<SubmitResult> {
     const data: ComponentTaskData = {
       kind: 'validate', token: '', dataProduct: { id: '', components: [] }, levels: [], removeData: false, refs: [],
       pathPrefix: '', problems, checkpoint: {}
     }
-    return await this.submitter.submit({ data, componentIds: [], initialLogs: [logEntry('INFO', 'validation accepted', 'validate')] })
+    return await this.submitter.submit({ data, componentIds: [], initialLogs: [logEntry('INFO', 'validation accepted', 'validate')], requestId })
   }
 
   async submitReverse (request: ReverseTaskRequest): Promise<SubmitResult> {
+    const { requestId, ...rest } = request
     return await this.submitter.submit({
-      data: { kind: 'reverse', token: '', ...request },
+      data: { kind: 'reverse', token: '', ...rest },
+      requestId,
       componentIds: [],
       initialLogs: [logEntry('INFO', `reverse provisioning accepted for ${request.useCaseTemplateId} in ${request.environment}`, 'reverse-provisioning')]
     })

@@ -39,6 +39,7 @@ export interface SubmitRequest {
   /** Components the task will act on (serialised per component in arrival order). */
   componentIds: string[]
   initialLogs: TaskLogEntry[]
+  requestId?: string
 }
 
 export interface SubmitResult { token: string, created: boolean }
@@ -64,7 +65,7 @@ export class TaskSubmitter {
 
   async submit (request: SubmitRequest): Promise<SubmitResult> {
     const token = randomUUID()
-    const data = { ...request.data, token }
+    const data = { ...request.data, token, requestId: request.requestId }
     const dedupeKey = request.dedupeMaterial === undefined
       ? `${this.prefix}:dedupe:none`
       : `${this.prefix}:dedupe:${createHash('sha256').update(request.dedupeMaterial).digest('hex')}`

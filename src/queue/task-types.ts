@@ -34,6 +34,8 @@ export interface ComponentCheckpoint {
 export interface ComponentTaskData {
   kind: 'provision' | 'unprovision' | 'updateacl' | 'validate'
   token: string
+  /** Id of the HTTP request that made the task, so worker log lines can be joined with the API's. */
+  requestId?: string
   dataProduct: DataProduct
   /** Component ids grouped by dependency level; a level starts when every earlier one is done. */
   levels: string[][]
@@ -50,6 +52,7 @@ export interface ComponentTaskData {
 export interface ReverseTaskData {
   kind: 'reverse'
   token: string
+  requestId?: string
   handlerId: string
   useCaseTemplateId: string
   environment: string

@@ -38,7 +38,8 @@ export default async function reverseProvisioningRoutes (app: FastifyInstance): 
       useCaseTemplateId: useCaseTemplateId as string,
       environment: environment as string,
       params: isObject(params) ? params : {},
-      catalogInfo: isObject(catalogInfo) ? catalogInfo : {}
+      catalogInfo: isObject(catalogInfo) ? catalogInfo : {},
+      requestId: request.id
     })
     return await reply.code(202).type('text/plain').send(token)
   })

@@ -34,10 +34,10 @@ export default async function validateRoutes (app: FastifyInstance): Promise<voi
     let token: string
     try {
       const validated = app.validateDescriptor(descriptorKind, descriptor)
-      ;({ token } = await app.tasks.submitComponentTask({ kind: 'validate', validated, descriptorText: String(descriptor) }))
+      ;({ token } = await app.tasks.submitComponentTask({ kind: 'validate', validated, descriptorText: String(descriptor), requestId: request.id }))
     } catch (err) {
       if (!(err instanceof DescriptorInvalidError)) throw err
-      ;({ token } = await app.tasks.submitInvalidValidation(problemLines(err)))
+      ;({ token } = await app.tasks.submitInvalidValidation(problemLines(err), request.id))
     }
     return await reply.code(202).type('text/plain').send(token)
   })
