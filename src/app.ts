@@ -44,7 +44,8 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     },
     routerOptions: { ignoreTrailingSlash: true }
   })
-  app.addHook('onSend', async (request, reply) => { reply.header('x-request-id', request.id) })
+  // A callback hook, not an async one: it runs on every request, status polls included.
+  app.addHook('onRequest', (request, reply, done) => { reply.header('x-request-id', request.id); done() })
 
   await app.register(swagger, {
     mode: 'static',

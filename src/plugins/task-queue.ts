@@ -41,7 +41,9 @@ export default fp(async function taskQueue (app: FastifyInstance, opts: TaskQueu
     maxRetriesPerRequest: 1,
     retryStrategy: (n: number) => Math.min(n * 200, 2000)
   }
-  const redis = new Redis(opts.redisUrl, redisOptions)
+  // Auto-pipelining batches the commands of concurrent requests into one socket write per tick: the status
+  // route's reads are most of the API's traffic.
+  const redis = new Redis(opts.redisUrl, { ...redisOptions, enableAutoPipelining: true })
   const queueConnection = new Redis(opts.redisUrl, redisOptions)
   for (const connection of [redis, queueConnection]) {
     connection.on('error', (err) => { app.log.debug({ err: err.message }, 'redis connection error') })

@@ -20,13 +20,11 @@ export class TaskStore {
   logsKey (token: string): string { return `${this.prefix}:task:${token}:logs` }
 
   async get (token: string): Promise<TaskView | undefined> {
-    // A pipeline, not MULTI: a read needs no atomicity, and this is the hottest path of the API.
-    const [[hashError, fields], [logsError, logs]] = await this.redis.pipeline()
-      .hgetall(this.taskKey(token))
-      .lrange(this.logsKey(token), 0, -1)
-      .exec() as [[Error | null, Record<string, string>], [Error | null, string[]]]
-    if (hashError !== null) throw hashError
-    if (logsError !== null) throw logsError
+    // Two plain reads, not MULTI: a read needs no atomicity, and the connection auto-pipelines them.
+    const [fields, logs] = await Promise.all([
+      this.redis.hgetall(this.taskKey(token)),
+      this.redis.lrange(this.logsKey(token), 0, -1)
+    ])
     if (fields.kind === undefined) return undefined
     const view: TaskView = {
       kind: fields.kind as TaskKind,
