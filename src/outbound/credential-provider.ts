@@ -3,7 +3,7 @@
  * A provider owns its token cache and the token call; it never logs, and its errors never carry the secret it holds.
  */
 import { PermanentUpstreamError, TransientUpstreamError } from '../errors.js'
-import { abortable, networkReason, parseRetryAfter } from './upstream-http.js'
+import { abortable, networkReason, parseProblem, parseRetryAfter } from './upstream-http.js'
 
 export interface CredentialProvider {
   /** The `Authorization` header value, or undefined when the target takes no credentials. */
@@ -76,14 +76,15 @@ export function oauthClientCredentials (opts: OAuthClientCredentialsOptions): Cr
     }
     const text = await res.text().catch(() => '')
     if (!res.ok) {
-      const reason = scrub(tokenErrorReason(text), opts.clientSecret)
+      // parseProblem's reason starts with the status and reads {error, error_description} as well as problems.
+      const reason = scrub(parseProblem({ status: res.status, text }).reason, opts.clientSecret)
       if (res.status >= 500 || res.status === 429) {
-        throw new TransientUpstreamError(`${target} token call POST ${tokenPath} failed: ${res.status}${reason}`, res.status, parseRetryAfter(res.headers))
+        throw new TransientUpstreamError(`${target} token call POST ${tokenPath} failed: ${reason}`, res.status, parseRetryAfter(res.headers))
       }
       const what = res.status === 400 || res.status === 401
         ? `the client credentials were refused (check the client id and secret for ${target})`
         : 'the token request was refused'
-      throw new PermanentUpstreamError(`${target} token call POST ${tokenPath}: ${res.status}${reason}: ${what}`, res.status)
+      throw new PermanentUpstreamError(`${target} token call POST ${tokenPath}: ${reason}: ${what}`, res.status)
     }
     let parsed: { access_token?: unknown, token_type?: unknown, expires_in?: unknown }
     try {
@@ -114,17 +115,6 @@ export function oauthClientCredentials (opts: OAuthClientCredentialsOptions): Cr
     invalidate: (rejectedHeader) => {
       if (rejectedHeader === undefined || cached?.header === rejectedHeader) cached = undefined
     }
-  }
-}
-
-function tokenErrorReason (text: string): string {
-  try {
-    const body = JSON.parse(text) as Record<string, unknown>
-    const parts = [body.error ?? body.type ?? body.title, body.error_description ?? body.detail ?? body.message]
-      .filter((p): p is string => typeof p === 'string' && p !== '')
-    return parts.length > 0 ? ` ${parts.join(': ')}` : ''
-  } catch {
-    return text.trim() === '' ? '' : ` ${text.trim().slice(0, 200)}`
   }
 }
 
