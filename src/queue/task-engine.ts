@@ -189,10 +189,13 @@ export class TaskEngine {
   }
 
   private async finish (data: ComponentTaskData, run: TaskRunContext, status: 'COMPLETED' | 'FAILED', result: string, info?: ComponentInfo): Promise<void> {
-    const all = Object.keys(data.checkpoint)
-    await this.deps.lock.release(all, data.token)
-    await run.flush()
-    await this.deps.store.finish(data.token, { status, result: run.redact(result), info }, run.drain())
+    await this.deps.lock.release(Object.keys(data.checkpoint), data.token)
+    await this.record(data, run, { status, result: run.redact(result), info })
+  }
+
+  /** The terminal state, with the logs still buffered written in the same transaction; frees the dedupe entry. */
+  private async record (data: { token: string, dedupeKey?: string }, run: TaskRunContext, outcome: Parameters<TaskStore['finish']>[1]): Promise<void> {
+    await this.deps.store.finish(data.token, outcome, run.drain())
     if (data.dedupeKey !== undefined) await this.deps.store.releaseDedupe(data.dedupeKey, data.token)
   }
 
@@ -220,9 +223,7 @@ export class TaskEngine {
       errors.push(...checks.flat())
     }
     const validation = errors.length === 0 ? { valid: true } : { valid: false, error: { errors: errors.map(e => run.redact(e)) } }
-    await run.flush()
-    await this.deps.store.finish(data.token, { status: 'COMPLETED', result: validation.valid ? 'valid' : 'invalid', validation }, run.drain())
-    if (data.dedupeKey !== undefined) await this.deps.store.releaseDedupe(data.dedupeKey, data.token)
+    await this.record(data, run, { status: 'COMPLETED', result: validation.valid ? 'valid' : 'invalid', validation })
     return { kind: 'done' }
   }
 
@@ -237,15 +238,14 @@ export class TaskEngine {
         log: run.taskLog('reverse-provisioning'),
         signal: this.shutdown.signal
       })
-      await run.flush()
-      await this.deps.store.finish(data.token, { status: 'COMPLETED', result: 'OK', updates }, run.drain())
+      await this.record(data, run, { status: 'COMPLETED', result: 'OK', updates })
       return 'done'
     } catch (err) {
       const message = err instanceof PermanentUpstreamError || err instanceof AdapterError
         ? err.message
         : this.describe(err, 'reverse provisioning')
       run.write('ERROR', message, 'reverse-provisioning')
-      await this.deps.store.finish(data.token, { status: 'FAILED', result: run.redact(message), updates: {} }, run.drain())
+      await this.record(data, run, { status: 'FAILED', result: run.redact(message), updates: {} })
       return 'failed'
     }
   }
