@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { parse, stringify } from 'yaml'
 import { startAirbyteSimulator } from '../src/sandbox/airbyte-simulator.js'
-import { startLocalRedis, waitForPing } from '../src/sandbox/local-redis.js'
+import { findOrStartRedis } from '../src/sandbox/local-redis.js'
 import { deleteKeys } from '../test/helpers/redis-server.js'
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url))
@@ -22,16 +22,6 @@ const DURATION = Number(process.env.BENCH_SECONDS ?? 10)
 const E2E_COMPONENTS = Number(process.env.BENCH_COMPONENTS ?? 1000)
 /** Which parts to run, comma-separated: enqueue, status, e2e (default all). */
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'enqueue,status,e2e').split(','))
-
-async function redisUrl (): Promise<{ url: string, stop: () => Promise<void> }> {
-  if (process.env.REDIS_URL !== undefined) return { url: process.env.REDIS_URL, stop: async () => {} }
-  try {
-    await waitForPing('redis://127.0.0.1:6379', 500)
-    return { url: 'redis://127.0.0.1:6379', stop: async () => {} }
-  } catch {
-    return await startLocalRedis()
-  }
-}
 
 function spawnListening (args: string[], env: Record<string, string>): Promise<{ child: ChildProcess, url: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
@@ -108,7 +98,7 @@ function varyingBody (count: number, format: 'yaml' | 'json'): autocannon.Option
   }
 }
 
-const redis = await redisUrl()
+const redis = await findOrStartRedis()
 const prefix = `bench-${process.pid}`
 const env = {
   REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', PORT: '0', HOST: '127.0.0.1',

@@ -75,3 +75,19 @@ export async function startLocalRedis (): Promise<LocalRedis> {
   }
 }
 
+
+/**
+ * The Redis a local run should use: REDIS_URL when set, else one answering on 127.0.0.1:6379, else a private
+ * server started here (`stop` then stops it; for the others it does nothing).
+ */
+export async function findOrStartRedis (configured = process.env.REDIS_URL): Promise<Pick<LocalRedis, 'url' | 'stop'> & { started: boolean }> {
+  if (configured !== undefined && configured !== '') return { url: configured, stop: async () => {}, started: false }
+  const local = 'redis://127.0.0.1:6379'
+  try {
+    await waitForPing(local, 500)
+    return { url: local, stop: async () => {}, started: false }
+  } catch {
+    const started = await startLocalRedis()
+    return { url: started.url, stop: started.stop, started: true }
+  }
+}

@@ -7,27 +7,14 @@
 import { loadConfig } from '../config.js'
 import { installSignalHandlers, startService } from '../main.js'
 import { startAirbyteSimulator } from './airbyte-simulator.js'
-import { startLocalRedis, waitForPing } from './local-redis.js'
-
-async function findRedis (): Promise<{ url: string, stop: () => Promise<void> }> {
-  const configured = process.env.REDIS_URL
-  if (configured !== undefined && configured !== '') return { url: configured, stop: async () => {} }
-  const local = 'redis://127.0.0.1:6379'
-  try {
-    await waitForPing(local, 500)
-    return { url: local, stop: async () => {} }
-  } catch {
-    const started = await startLocalRedis()
-    process.stdout.write(`No Redis on 127.0.0.1:6379: started a private one at ${started.url}\n`)
-    return started
-  }
-}
+import { findOrStartRedis } from './local-redis.js'
 
 const simulator = await startAirbyteSimulator({
   port: Number(process.env.SIM_PORT ?? 0),
   syncDurationMs: Number(process.env.SIM_SYNC_MS ?? 2000)
 })
-const redis = await findRedis()
+const redis = await findOrStartRedis()
+if (redis.started) process.stdout.write(`No Redis on 127.0.0.1:6379: started a private one at ${redis.url}\n`)
 const env: Record<string, string | undefined> = {
   SECRET_ORDERS_DB_PASSWORD: 'sandbox-db-password',
   SECRET_SNOWFLAKE_PASSWORD: 'sandbox-warehouse-password',
