@@ -58,7 +58,7 @@ export class TaskEngine {
 
   async process (job: Job<TaskJobData>, lockToken?: string): Promise<string> {
     const run = new TaskRunContext(job.data.token, this.deps.store, this.deps.secrets,
-      this.deps.logger.child({ task: job.data.token, kind: job.data.kind, reqId: job.data.requestId }))
+      this.deps.logger.child({ task: job.data.token, kind: job.data.kind, reqId: job.data.requestId, caller: job.data.caller }))
     const data = job.data
     if (data.kind === 'reverse') return await this.reverse(data, run)
     const outcome = data.kind === 'validate' ? await this.validate(data, run) : await this.components(job as Job<ComponentTaskData>, run)

@@ -15,6 +15,8 @@ export interface ComponentTaskRequest {
   removeData?: boolean
   refs?: string[]
   requestId?: string
+  /** The authenticated caller's identity, recorded with the task. */
+  caller?: string
 }
 
 export interface ReverseTaskRequest {
@@ -24,6 +26,7 @@ export interface ReverseTaskRequest {
   params: Record<string, unknown>
   catalogInfo: Record<string, unknown>
   requestId?: string
+  caller?: string
 }
 
 export class TaskService {
@@ -48,28 +51,31 @@ export class TaskService {
     }
     return await this.submitter.submit({
       data,
-      dedupeMaterial: JSON.stringify([request.kind, validated.descriptorKind, data.removeData, refs, request.descriptorText]),
+      // Per caller: another caller's identical request gets its own task (and record), not someone else's token.
+      dedupeMaterial: JSON.stringify([request.kind, validated.descriptorKind, data.removeData, refs, request.descriptorText, request.caller ?? '']),
       // Validation only reads: it need not wait for (or hold up) operations on the same components.
       componentIds: request.kind === 'validate' ? [] : validated.targets.map(t => t.component.id),
       initialLogs: initialLogs(request.kind, validated),
-      requestId: request.requestId
+      requestId: request.requestId,
+      caller: request.caller
     })
   }
 
   /** An async validation whose descriptor already failed offline: the task only reports the problems. */
-  async submitInvalidValidation (problems: string[], requestId?: string): Promise<SubmitResult> {
+  async submitInvalidValidation (problems: string[], requestId?: string, caller?: string): Promise<SubmitResult> {
     const data: ComponentTaskData = {
       kind: 'validate', token: '', dataProduct: { id: '', components: [] }, levels: [], removeData: false, refs: [],
       pathPrefix: '', problems, checkpoint: {}
     }
-    return await this.submitter.submit({ data, componentIds: [], initialLogs: [logEntry('INFO', 'validation accepted', 'validate')], requestId })
+    return await this.submitter.submit({ data, componentIds: [], initialLogs: [logEntry('INFO', 'validation accepted', 'validate')], requestId, caller })
   }
 
   async submitReverse (request: ReverseTaskRequest): Promise<SubmitResult> {
-    const { requestId, ...rest } = request
+    const { requestId, caller, ...rest } = request
     return await this.submitter.submit({
       data: { kind: 'reverse', token: '', ...rest },
       requestId,
+      caller,
       componentIds: [],
       initialLogs: [logEntry('INFO', `reverse provisioning accepted for ${request.useCaseTemplateId} in ${request.environment}`, 'reverse-provisioning')]
     })

@@ -36,6 +36,8 @@ export interface ComponentTaskData {
   token: string
   /** Id of the HTTP request that made the task, so worker log lines can be joined with the API's. */
   requestId?: string
+  /** Who asked for it: token label or JWT `sub` (never a credential); `anonymous` with AUTH_MODE=none. */
+  caller?: string
   dataProduct: DataProduct
   /** Component ids grouped by dependency level; a level starts when every earlier one is done. */
   levels: string[][]
@@ -53,6 +55,7 @@ export interface ReverseTaskData {
   kind: 'reverse'
   token: string
   requestId?: string
+  caller?: string
   handlerId: string
   useCaseTemplateId: string
   environment: string

@@ -13,6 +13,8 @@ export const FAST_ENV: Record<string, string> = {
   PORT: '0',
   HOST: '127.0.0.1',
   LOG_LEVEL: 'silent',
+  // The end-to-end tests exercise the API, not its callers' credentials (test/plugins/authentication.test.ts does).
+  AUTH_MODE: 'none',
   AIRBYTE_AUTH: 'client_credentials',
   AIRBYTE_CLIENT_ID: 'sim-client',
   AIRBYTE_CLIENT_SECRET: 'sim-secret',
@@ -84,8 +86,8 @@ export async function postJson (url: string, body: unknown, headers: Record<stri
   return { status: res.status, contentType: res.headers.get('content-type') ?? '', text, json: () => JSON.parse(text) }
 }
 
-export async function getJson (url: string): Promise<{ status: number, contentType: string, body: any }> {
-  const res = await fetch(url)
+export async function getJson (url: string, headers: Record<string, string> = {}): Promise<{ status: number, contentType: string, body: any }> {
+  const res = await fetch(url, { headers })
   const text = await res.text()
   return { status: res.status, contentType: res.headers.get('content-type') ?? '', body: text === '' ? undefined : JSON.parse(text) }
 }

@@ -13,7 +13,7 @@ const prefix = uniquePrefix('peer-samples')
 t.teardown(async () => { await deleteKeys(redis.url, prefix); await redis.stop() })
 
 async function appWith (env: Record<string, string>): Promise<Awaited<ReturnType<typeof buildApp>>> {
-  const config = loadConfig({ REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', ...env })
+  const config = loadConfig({ REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', AUTH_MODE: 'none', ...env })
   const app = await buildApp({ config, registry: createHandlerRegistry(config), secrets: createSecretStore({}), logger: false })
   t.teardown(async () => { await app.close() })
   await app.ready()
