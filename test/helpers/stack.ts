@@ -93,12 +93,12 @@ export async function getJson (url: string, headers: Record<string, string> = {}
 }
 
 /** Polls a status route until the task leaves RUNNING (or `until` holds), failing after `deadlineMs`. */
-export async function waitForStatus (url: string, opts: { deadlineMs?: number, until?: (body: any) => boolean } = {}): Promise<any> {
+export async function waitForStatus (url: string, opts: { deadlineMs?: number, until?: (body: any) => boolean, headers?: Record<string, string> } = {}): Promise<any> {
   const deadline = Date.now() + (opts.deadlineMs ?? 20_000)
   const until = opts.until ?? ((body: any) => body.status !== 'RUNNING')
   let last: unknown
   while (Date.now() < deadline) {
-    const res = await getJson(url)
+    const res = await getJson(url, opts.headers)
     last = res.body
     if (res.status === 200 && until(res.body)) return res.body
     await new Promise(resolve => setTimeout(resolve, 50))
