@@ -76,7 +76,8 @@ export interface AuthConfig {
 }
 
 export interface RateLimitConfig {
-  /** `RATE_LIMIT_MAX`: requests one caller may make per window, across all API replicas; 0 turns it off. Default 3000. */
+  /** `RATE_LIMIT_MAX`: requests one caller may make per window, across all API replicas; 0 turns it off. Default 12000
+   * (200/s: an orchestrator polling a few hundred tasks stays well under it, a runaway loop does not). */
   max: number
   /** `RATE_LIMIT_WINDOW_MS`: length of the window. Default 60000. */
   windowMs: number
@@ -346,7 +347,7 @@ export function loadConfig (env: Env = process.env): Config {
     shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 25_000, 0),
     airbyte,
     auth: readAuth(r),
-    rateLimit: { max: r.int('RATE_LIMIT_MAX', 3000, 0), windowMs: r.int('RATE_LIMIT_WINDOW_MS', 60_000, 1) },
+    rateLimit: { max: r.int('RATE_LIMIT_MAX', 12_000, 0), windowMs: r.int('RATE_LIMIT_WINDOW_MS', 60_000, 1) },
     loadShedding: {
       maxEventLoopDelayMs: r.int('LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS', 1000, 0),
       maxEventLoopUtilization: r.fraction('LOAD_SHED_MAX_EVENT_LOOP_UTILIZATION', 0),

@@ -15,6 +15,8 @@ export const FAST_ENV: Record<string, string> = {
   LOG_LEVEL: 'silent',
   // The end-to-end tests exercise the API, not its callers' credentials (test/plugins/authentication.test.ts does).
   AUTH_MODE: 'none',
+  // Tests poll dozens of tasks every 50 ms from one address; test/plugins/rate-limiting.test.ts covers the limiter.
+  RATE_LIMIT_MAX: '0',
   AIRBYTE_AUTH: 'client_credentials',
   AIRBYTE_CLIENT_ID: 'sim-client',
   AIRBYTE_CLIENT_SECRET: 'sim-secret',
