@@ -13,7 +13,8 @@ import { listOperations } from '../../src/openapi/openapi-spec.js'
 import { checkReply } from '../../src/openapi/contract-check.js'
 import { createHandlerRegistry } from '../../src/provisioner/handler-set.js'
 import { createSecretStore } from '../../src/secrets/secret-store.js'
-import { eventually } from '../helpers/service-process.js'
+import { eventually, spawnService } from '../helpers/service-process.js'
+import { startService } from '../../src/main.js'
 import { deleteKeys, freePort, testRedis, uniquePrefix } from '../helpers/redis-server.js'
 
 const redis = await testRedis()
@@ -71,6 +72,16 @@ t.test('bearer mode without a usable token refuses to start, naming AUTH_MODE an
     t.match(message, reason, what)
     t.notMatch(message, /short-secret|orchestrator-token/, `${what}: no token in the message`)
   }
+})
+
+t.test('the process exits 1 with the message when bearer mode has no token; a worker-only process needs none', async t => {
+  const env = { REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', PORT: '0', HOST: '127.0.0.1', AUTH_MODE: 'bearer', AUTH_BEARER_TOKENS_FILE: '' }
+  const service = spawnService({ ...env, ROLE: 'api' })
+  t.equal(await service.exited, 1)
+  t.match(service.output(), /AUTH_MODE=bearer: AUTH_BEARER_TOKENS_FILE is not set/)
+  const worker = await startService(loadConfig({ ...env, ROLE: 'worker' }))
+  t.equal(worker.app, undefined)
+  await worker.close()
 })
 
 t.test('bearer mode', async t => {
