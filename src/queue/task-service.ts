@@ -58,10 +58,7 @@ export class TaskService {
 
   /** An async validation whose descriptor already failed offline: the task only reports the problems. */
   async submitInvalidValidation (problems: string[], requestId?: string): Promise<SubmitResult> {
-    const data: ComponentTaskData = {
-      kind: 'validate', token: '', dataProduct: { id: '', components: [] }, levels: [], removeData: false, refs: [],
-      pathPrefix: '', problems, checkpoint: {}
-    }
+    const data: ComponentTaskData = { kind: 'validate', token: '', dataProduct: { id: '', components: [] }, levels: [], removeData: false, refs: [], pathPrefix: '', problems, checkpoint: {} }
     return await this.submitter.submit({ data, componentIds: [], initialLogs: [logEntry('INFO', 'validation accepted', 'validate')], requestId })
   }
 

@@ -11,8 +11,13 @@ function dataProduct (names: string[], dependsOn: Record<string, string[]> = {})
     return component
   })
   components.push({
-    id: 'urn:dmb:cmp:finance:cashflow:0:snowflake-port', name: 'port', kind: 'outputport', version: '0.0.1',
-    useCaseTemplateId: 'urn:dmb:utm:snowflake-outputport-template:0.0.0', dependsOn: [], specific: {}
+    id: 'urn:dmb:cmp:finance:cashflow:0:snowflake-port',
+    name: 'port',
+    kind: 'outputport',
+    version: '0.0.1',
+    useCaseTemplateId: 'urn:dmb:utm:snowflake-outputport-template:0.0.0',
+    dependsOn: [],
+    specific: {}
   })
   const dp = JSON.parse(airbyteRequest('x').descriptor as string).dataProduct
   return { ...dp, components }

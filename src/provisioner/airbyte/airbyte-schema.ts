@@ -73,7 +73,7 @@ const connector = (kind: 'source' | 'destination'): Record<string, unknown> => (
     definitionId: nonEmpty(`the id of the Airbyte ${kind} connector definition`),
     connectionConfiguration: {
       type: 'object',
-      description: `the connector's own configuration (\${secret:NAME} references allowed)`,
+      description: 'the connector\'s own configuration (${secret:NAME} references allowed)',
       additionalProperties: true
     }
   },

@@ -152,7 +152,9 @@ t.test('provision creates one source, destination and connection and waits for a
   t.same(r.outcome.result, 'OK')
   t.same(r.outcome.info?.publicInfo, {
     connection: {
-      type: 'link', label: 'Airbyte connection', value: 'orders-pg -> warehouse',
+      type: 'link',
+      label: 'Airbyte connection',
+      value: 'orders-pg -> warehouse',
       href: `http://airbyte.example/workspaces/${sim.workspaceId}/connections/${connection.connectionId}`
     },
     connectionId: { type: 'string', label: 'Connection id', value: connection.connectionId },
@@ -455,7 +457,7 @@ t.test('the specific schema accepts the original samples and rejects broken ones
     // `if` only announces the `then` errors that follow it.
     return (validate.errors ?? []).filter((e) => e.keyword !== 'if').map((e: ErrorObject) => {
       const at = e.instancePath.slice(1).replace(/\//g, '.')
-      const extra = (e.params as { missingProperty?: string, additionalProperty?: string })
+      const extra = e.params as { missingProperty?: string, additionalProperty?: string }
       const leaf = extra.missingProperty ?? extra.additionalProperty
       return `${[at, leaf].filter(Boolean).join('.')} ${e.keyword}`
     })
@@ -508,8 +510,11 @@ t.test('checkSpecific reports cron, duplicate streams, workspace, misplaced secr
 t.test('checkUpstream checks streams of an existing source, read-only', async (t) => {
   const { sim, handler } = await setup(t)
   const ctx = (spec: Record<string, unknown>) => ({
-    component: component(spec), dataProduct, log: { debug () {}, info () {}, warn () {}, error () {} },
-    secrets: { resolve: async <T>(v: T) => v }, signal: new AbortController().signal
+    component: component(spec),
+    dataProduct,
+    log: { debug () {}, info () {}, warn () {}, error () {} },
+    secrets: { resolve: async <T>(v: T) => v },
+    signal: new AbortController().signal
   })
   const absent = await handler.checkUpstream(ctx(baseSpecific()))
   t.same(absent, { problems: [], warnings: ['source "orders-pg" not yet created; stream names and sync modes will be checked at provision'] })
