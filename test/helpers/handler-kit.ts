@@ -5,6 +5,7 @@
  * checkpoint written here resumes exactly as a real job would. A step returning `{ waitMs }` runs again after a
  * shortened wait. `killAndResumeAtEveryStep` proves each step safe to run twice: it cuts the run inside every
  * step (after the step's effects upstream, before its checkpoint) and resumes from the checkpoint before it.
+ * Handler tests: test/provisioner/airbyte/airbyte-handler.test.ts; resume across releases: test/queue/checkpoint-resume.test.ts.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Component, DataProduct } from '../../src/descriptor/types.js'
@@ -133,20 +134,21 @@ export interface KillRound<S> {
 }
 
 /**
- * For every step of the operation: `reset()` (fresh target), run until killed inside that step, resume from
- * the last checkpoint, and hand both runs to `check`. Every step thereby runs twice on the same target.
+ * For every step of the operation: a fresh handler and target from `make` (called once per round), a run killed
+ * inside that step, a run resumed from its last checkpoint, both handed to `check`. Every step thereby runs
+ * twice against the same target. Returns the number of rounds.
  */
 export async function killAndResumeAtEveryStep<S extends object> (
-  handler: Handler<S>,
-  opts: KitOptions,
-  hooks: { reset?: () => Promise<void> | void, check: (round: KillRound<S>) => Promise<void> | void }
+  make: () => Promise<{ handler: Handler<S>, opts: KitOptions }>,
+  check: (round: KillRound<S>) => Promise<void> | void
 ): Promise<number> {
-  const names = handler.steps(opts.operation).map((s) => s.name)
+  const first = await make()
+  const names = first.handler.steps(first.opts.operation).map((s) => s.name)
   for (let i = 0; i < names.length; i++) {
-    await hooks.reset?.()
+    const { handler, opts } = i === 0 ? first : await make()
     const killed = await runSteps(handler, opts, { killInside: i })
     const resumed = await runSteps(handler, opts, { from: killed.checkpoint })
-    await hooks.check({ killedIn: names[i] ?? String(i), killed, resumed })
+    await check({ killedIn: names[i] ?? String(i), killed, resumed })
   }
   return names.length
 }
