@@ -205,8 +205,14 @@ t.test('the real engine resumes legacy and renamed checkpoints and fails unknown
   const submit = async (name: string, cp: ComponentCheckpoint): Promise<string> => {
     const comp: Component = { id: `urn:dmb:cmp:kit:kit:0:${name}`, name, kind: 'workload' }
     const data: ComponentTaskData = {
-      kind: 'provision', token: '', dataProduct: { id: 'urn:dmb:dp:kit:kit:0', components: [comp] }, levels: [[comp.id]],
-      removeData: false, refs: [], pathPrefix: '', checkpoint: { [comp.id]: cp }
+      kind: 'provision',
+      token: '',
+      dataProduct: { id: 'urn:dmb:dp:kit:kit:0', components: [comp] },
+      levels: [[comp.id]],
+      removeData: false,
+      refs: [],
+      pathPrefix: '',
+      checkpoint: { [comp.id]: cp }
     }
     return (await submitter.submit({ data, componentIds: [comp.id], initialLogs: [] })).token
   }
