@@ -3,6 +3,7 @@
  * validated descriptor; knows nothing of HTTP.
  */
 import type { ValidatedDescriptor } from '../descriptor/types.js'
+import { newCheckpoint } from './step-checkpoint.js'
 import { logEntry, type TaskStore } from './task-store.js'
 import type { TaskSubmitter, SubmitResult } from './task-submitter.js'
 import type { ComponentCheckpoint, ComponentTaskData, TaskLogEntry, TaskView } from './task-types.js'
@@ -33,7 +34,7 @@ export class TaskService {
     const { validated } = request
     const checkpoint: Record<string, ComponentCheckpoint> = {}
     for (const target of validated.targets) {
-      checkpoint[target.component.id] = { handlerId: target.handlerId, status: 'pending', step: 0, state: {}, retries: 0 }
+      checkpoint[target.component.id] = newCheckpoint(target.handlerId)
     }
     const refs = [...(request.refs ?? [])].sort()
     const data: ComponentTaskData = {

@@ -13,6 +13,7 @@ import {
   type AirbyteSimulator, type AirbyteSimulatorOptions, DESTINATION_DEFINITIONS, SOURCE_DEFINITIONS, startAirbyteSimulator
 } from '../../../src/sandbox/airbyte-simulator.js'
 import { createSecretStore, resolveSecretRefs } from '../../../src/secrets/secret-store.js'
+import { killAndResumeAtEveryStep, runSteps } from '../../helpers/handler-kit.js'
 
 // The original Airbyte provisioner's descriptor shapes (test/fixtures/peer-shapes/README.md).
 const SAMPLES = new URL('../../fixtures/peer-shapes/airbyte-provisioner/', import.meta.url)
@@ -572,4 +573,38 @@ t.test('the handler claims the Airbyte use case template', async (t) => {
   t.same(handler.steps('unprovision').map((s) => s.name), [
     'find-resources', 'start-clear', 'wait-clear', 'delete-connection', 'delete-destination', 'delete-source'
   ])
+})
+
+t.test('provision killed inside any step and resumed from its checkpoint creates everything exactly once', async (t) => {
+  const secrets = { resolve: async <T>(value: T): Promise<T> => resolveSecretRefs(value, store, new Set()) }
+  let sim: AirbyteSimulator | undefined
+  const rounds = await killAndResumeAtEveryStep(async () => {
+    const fresh = await setup(t, { syncDurationMs: 60 })
+    sim = fresh.sim
+    return { handler: fresh.handler, opts: { operation: 'provision', component: component(baseSpecific()), dataProduct, secrets } }
+  }, ({ killedIn, resumed }) => {
+    if (sim === undefined) throw new Error('no simulator')
+    t.same(sizes(sim), [1, 1, 1], `killed in ${killedIn}: one source, destination, connection`)
+    t.equal([...sim.state.jobs.values()].filter((j) => j.jobType === 'sync').length, 1, `killed in ${killedIn}: one sync`)
+    t.equal(resumed.outcome?.result, 'OK', `killed in ${killedIn}: finished`)
+    t.notMatch(JSON.stringify(resumed.checkpoints), PG_PASSWORD, `killed in ${killedIn}: no secret in any checkpoint`)
+  })
+  t.equal(rounds, 7)
+})
+
+t.test('unprovision killed inside any step and resumed removes everything', async (t) => {
+  const secrets = { resolve: async <T>(value: T): Promise<T> => resolveSecretRefs(value, store, new Set()) }
+  let sim: AirbyteSimulator | undefined
+  const rounds = await killAndResumeAtEveryStep(async () => {
+    const fresh = await setup(t, { syncDurationMs: 60 })
+    sim = fresh.sim
+    const provisioned = await runSteps(fresh.handler, { operation: 'provision', component: component(baseSpecific()), dataProduct, secrets })
+    return { handler: fresh.handler, opts: { operation: 'unprovision', component: component(baseSpecific(), provisioned.outcome?.info), dataProduct, secrets, removeData: true } }
+  }, ({ killedIn, resumed }) => {
+    if (sim === undefined) throw new Error('no simulator')
+    t.same(sizes(sim), [0, 0, 0], `killed in ${killedIn}: nothing left`)
+    t.equal([...sim.state.jobs.values()].filter((j) => j.jobType === 'clear').length, 1, `killed in ${killedIn}: one clear`)
+    t.equal(resumed.outcome?.result, 'OK')
+  })
+  t.equal(rounds, 6)
 })
