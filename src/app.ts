@@ -35,7 +35,7 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger']
 }
 
-const SAFE_REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps

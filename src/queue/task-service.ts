@@ -3,6 +3,7 @@
  * validated descriptor; knows nothing of HTTP.
  */
 import type { ValidatedDescriptor } from '../descriptor/types.js'
+import { newCheckpoint } from './step-checkpoint.js'
 import { logEntry, type TaskStore } from './task-store.js'
 import type { TaskSubmitter, SubmitResult } from './task-submitter.js'
 import type { ComponentCheckpoint, ComponentTaskData, TaskLogEntry, TaskView } from './task-types.js'
@@ -36,7 +37,7 @@ export class TaskService {
     const { validated } = request
     const checkpoint: Record<string, ComponentCheckpoint> = {}
     for (const target of validated.targets) {
-      checkpoint[target.component.id] = { handlerId: target.handlerId, status: 'pending', step: 0, state: {}, retries: 0 }
+      checkpoint[target.component.id] = newCheckpoint(target.handlerId)
     }
     const refs = [...(request.refs ?? [])].sort()
     const data: ComponentTaskData = {
@@ -63,10 +64,7 @@ export class TaskService {
 
   /** An async validation whose descriptor already failed offline: the task only reports the problems. */
   async submitInvalidValidation (problems: string[], requestId?: string, caller?: string): Promise<SubmitResult> {
-    const data: ComponentTaskData = {
-      kind: 'validate', token: '', dataProduct: { id: '', components: [] }, levels: [], removeData: false, refs: [],
-      pathPrefix: '', problems, checkpoint: {}
-    }
+    const data: ComponentTaskData = { kind: 'validate', token: '', dataProduct: { id: '', components: [] }, levels: [], removeData: false, refs: [], pathPrefix: '', problems, checkpoint: {} }
     return await this.submitter.submit({ data, componentIds: [], initialLogs: [logEntry('INFO', 'validation accepted', 'validate')], requestId, caller })
   }
 

@@ -19,8 +19,21 @@ export interface TaskLogEntry {
 export interface ComponentCheckpoint {
   handlerId: string
   status: 'pending' | 'done' | 'failed'
-  /** Index of the step to run next (or to run again, after a wait or a crash). */
-  step: number
+  /**
+   * Names of the steps finished (in the order they finished). The next step is the first of the handler's
+   * current list not named here, so a release that adds, removes or reorders steps resumes correctly.
+   * Absent in checkpoints of the release before step names (see step-checkpoint.ts).
+   */
+  done?: string[]
+  /** The step started and not finished (waiting, retrying or cut off); `retries` counts its failures. */
+  current?: string
+  /** The handler's `stateVersion` that wrote `state`; stamped when the first step starts (absent before: 1). */
+  stateVersion?: number
+  /**
+   * The earlier format: the position of the step to run next. Read once and converted through the handler's
+   * `legacyStepNames`; this release always writes 0, so a worker of the earlier release starts over.
+   */
+  step?: number
   /** Handler-owned state, JSON. */
   state: Record<string, unknown>
   /** Consecutive transient failures of the current step. */
