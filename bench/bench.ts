@@ -115,6 +115,9 @@ const env = {
   LOG_LEVEL: 'warn',
   PORT: '0',
   HOST: '127.0.0.1',
+  // Same conditions as the bare baseline server: no caller checks, no per-caller limit (one load generator, one address).
+  AUTH_MODE: 'none',
+  RATE_LIMIT_MAX: '0',
   AIRBYTE_WORKSPACE_ID: '00000000-0000-4000-8000-000000000001',
   SECRET_ORDERS_DB_PASSWORD: 'bench',
   SECRET_SNOWFLAKE_PASSWORD: 'bench'
