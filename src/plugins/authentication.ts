@@ -10,7 +10,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { AuthFailure, Caller, CallerAuthenticator } from '../auth/caller-authenticator.js'
-import { requestValidationError, systemError } from './error-handler.js'
+import { requestValidationError } from './error-handler.js'
 import { isDocsRoute, isHealthRoute } from './public-routes.js'
 
 declare module 'fastify' {
@@ -61,9 +61,9 @@ export default fp(async function authentication (app: FastifyInstance, opts: Aut
     if (failure === undefined) return payload
     if (failure.status === 503) {
       request.log.error({ err: failure.cause }, 'cannot authenticate callers: the JWKS endpoint is unavailable')
-      const body = systemError(503, request.id)
+      const userMessage = `The service ${failure.message.replace(/^the service /, '')}. Nothing was started; retry shortly.`
       return await reply.code(503).header('retry-after', '5').send({
-        ...body, error: failure.message, userMessage: `${failure.message}. Nothing was started; retry shortly.`, moreInfo: { problems: [failure.message], solutions: [failure.hint] }
+        error: userMessage, userMessage, moreInfo: { problems: [failure.message], solutions: [failure.hint] }
       })
     }
     request.log.info({ status: failure.status, reason: failure.message }, 'caller refused')
