@@ -73,7 +73,10 @@ export interface UpstreamHttpOptions {
   maxRetryWaitMs?: number
   /** Default: no limit. */
   limiter?: ConcurrencyLimiter
-  /** Applied to every error message (removes known secret values). Default: identity. */
+  /**
+   * Masks known secret values. Applied to the raw text of every error answer before it is parsed or shortened,
+   * and to every error message. Default: identity.
+   */
   redact?: (s: string) => string
   fetch?: typeof fetch
 }
@@ -106,7 +109,10 @@ export function createUpstreamHttp (opts: UpstreamHttpOptions): UpstreamHttp {
       signal: req.signal === undefined ? timeout : AbortSignal.any([req.signal, timeout])
     })
     // Read the body inside the attempt so the limiter slot covers the whole exchange.
-    const text = await res.text()
+    const raw = await res.text()
+    // An error answer may quote what it was sent (a secret among it): scrub it whole, before any of it is
+    // parsed, shortened or quoted, since a cut secret is harder to recognise.
+    const text = res.status >= 200 && res.status < 300 ? raw : redact(raw)
     return { status: res.status, headers: res.headers, text, auth }
   }
 
@@ -181,7 +187,7 @@ function toResponse<T> (answer: RawAnswer, label: string, target: string, redact
     return { status: answer.status, body: JSON.parse(answer.text) as T, problem }
   } catch {
     if (!ok) return { status: answer.status, body: undefined as T, problem }
-    throw new PermanentUpstreamError(redact(`${target} answered ${label} with ${answer.status} and a body that is not JSON: ${excerpt(answer.text)}`), answer.status)
+    throw new PermanentUpstreamError(redact(`${target} answered ${label} with ${answer.status} and a body that is not JSON: ${excerpt(redact(answer.text))}`), answer.status)
   }
 }
 
