@@ -103,7 +103,7 @@ const prefix = `bench-${process.pid}`
 const env = {
   REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', PORT: '0', HOST: '127.0.0.1',
   AIRBYTE_WORKSPACE_ID: '00000000-0000-4000-8000-000000000001',
-  SECRET_ORDERS_DB_PASSWORD: 'bench', SECRET_SNOWFLAKE_PASSWORD: 'bench'
+  DESCRIPTOR_SECRET_FINANCE__ORDERS_DB_PASSWORD: 'bench-db-password', DESCRIPTOR_SECRET_FINANCE__SNOWFLAKE_PASSWORD: 'bench-warehouse-password'
 }
 const children: ChildProcess[] = []
 try {

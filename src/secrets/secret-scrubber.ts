@@ -4,8 +4,8 @@
  * secrets and the service's own credentials) and masks them in the shapes upstream systems commonly echo them:
  * as is, JSON-escaped, URL- and form-encoded, HTML-escaped, base64 (standard and url-safe, at the three byte
  * alignments, so a secret inside `user:secret` basic-auth base64 is caught too), hex, with the case changed or the
- * whitespace changed, and cut short (a prefix of at least CUT_MIN characters where a text was truncated, or a
- * suffix where it starts mid-value).
+ * whitespace changed, and cut short (a prefix of at least CUT_MIN characters where a text was truncated: at its
+ * end, before an ellipsis or a closing quote; or a suffix after an ellipsis, where a text starts mid-value).
  * It must be applied to raw upstream text *before* that text is shortened: a cut secret is harder to find.
  * It never logs, and it holds values only in memory.
  */
@@ -23,8 +23,8 @@ const MIN_REGISTERED = 4
 const WHITESPACE = /\s/
 /** What may follow a value that was cut short: the end of the text, an ellipsis, a closing quote, an escape. */
 const CUT_AFTER = new Set(['.', '\u2026', '"', '\'', '`', '\\', '&', '<'])
-/** What may precede a value whose start was cut off. */
-const CUT_BEFORE = new Set(['.', '\u2026', '"', '\'', '`', ';', '>', ':', '='])
+/** What precedes a value whose start was cut off: only an ellipsis (a quote or the start would catch plain words). */
+const CUT_BEFORE = new Set(['.', '\u2026'])
 
 interface Span { start: number, end: number }
 
@@ -136,8 +136,29 @@ function base64Cores (bytes: Buffer): string[] {
 
 function normalize (text: string, strip: boolean): Normalized {
   const lower = text.toLowerCase()
-  if (lower.length === text.length && (!strip || !/\s/.test(text))) return { text: lower, map: undefined, length: lower.length }
-  // Slow path: whitespace to drop, or a character whose lower case has another length (e.g. U+0130).
+  if (lower.length !== text.length) return normalizeSlow(text, strip)
+  if (!strip) return { text: lower, map: undefined, length: lower.length }
+  // Fast path (lower case kept every index): drop whitespace, remembering where each kept unit came from.
+  const parts: string[] = []
+  const map = new Int32Array(lower.length)
+  let n = 0
+  let run = -1
+  for (let i = 0; i < lower.length; i++) {
+    if (isWhitespace(lower.charCodeAt(i))) {
+      if (run >= 0) { parts.push(lower.slice(run, i)); run = -1 }
+      continue
+    }
+    if (run < 0) run = i
+    map[n++] = i
+  }
+  if (run === 0) return { text: lower, map: undefined, length: lower.length }
+  if (run > 0) parts.push(lower.slice(run))
+  const joined = parts.join('')
+  return { text: joined, map, length: joined.length }
+}
+
+/** A character whose lower case has another length (e.g. U+0130): map code point by code point. */
+function normalizeSlow (text: string, strip: boolean): Normalized {
   const units: string[] = []
   const map: number[] = []
   let i = 0
@@ -151,6 +172,12 @@ function normalize (text: string, strip: boolean): Normalized {
   }
   const joined = units.join('')
   return { text: joined, map: Int32Array.from(map), length: joined.length }
+}
+
+/** The characters `\s` matches. */
+function isWhitespace (c: number): boolean {
+  return (c >= 9 && c <= 13) || c === 32 || c === 160 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff
 }
 
 function original (n: Normalized, index: number): number {
@@ -177,7 +204,7 @@ function cutMatches (n: Normalized, shape: string, spans: Span[]): void {
     while (k < shape.length && end - k - 1 >= 0 && text[end - k - 1] === shape[shape.length - k - 1]) k++
     if (k === shape.length) continue
     const before = text[end - k - 1]
-    if (before === undefined || CUT_BEFORE.has(before)) {
+    if (before !== undefined && CUT_BEFORE.has(before)) {
       spans.push({ start: original(n, end - k), end: original(n, end - 1) + 1 })
     }
   }

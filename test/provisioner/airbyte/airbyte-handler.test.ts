@@ -17,7 +17,7 @@ import { createSecretStore, resolveSecretRefs } from '../../../src/secrets/secre
 const SAMPLES = new URL('../../../../shared/contract/peer-samples/airbyte-sp/', import.meta.url)
 const PG_PASSWORD = 'pg-secret-value-1'
 const SNOW_PASSWORD = 'snow-secret-value-2'
-const store = createSecretStore({ env: { SECRET_PG_PASSWORD: PG_PASSWORD, SECRET_SNOW_PASSWORD: SNOW_PASSWORD } })
+const store = createSecretStore({ env: { DESCRIPTOR_SECRET_FINANCE__PG_PASSWORD: PG_PASSWORD, DESCRIPTOR_SECRET_FINANCE__SNOW_PASSWORD: SNOW_PASSWORD } })
 const dataProduct: DataProduct = { id: 'urn:dmb:dp:finance:cashflow:0', components: [] }
 
 type H = Handler<AirbyteState>
@@ -107,7 +107,7 @@ async function run (handler: H, operation: ComponentOperation, comp: Component,
       warn: (message) => logs.push({ level: 'WARNING', phase, message }),
       error: (message) => logs.push({ level: 'ERROR', phase, message })
     },
-    secrets: { resolve: async (value) => resolveSecretRefs(value, store, new Set()) },
+    secrets: { resolve: async (value) => resolveSecretRefs(value, store, dataProduct) },
     signal: new AbortController().signal
   })
   for (let i = opts.from ?? 0; i < (opts.until ?? steps.length); i++) {
