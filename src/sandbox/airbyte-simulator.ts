@@ -11,6 +11,7 @@ import { actorRouteTable } from './airbyte-simulator-actor-routes.js'
 import { TokenIssuer, tokenRoute } from './airbyte-simulator-auth.js'
 import { connectionRouteTable } from './airbyte-simulator-connection-routes.js'
 import { decodeBody, readRawBody, sendJson, sendProblem, sendRateLimited } from './airbyte-simulator-http.js'
+import { echoedValues, sendEcho, takeEcho, type EchoFault } from './airbyte-simulator-echo.js'
 import { jobRouteTable } from './airbyte-simulator-job-routes.js'
 import {
   methodNotAllowed, resourceNotFound, serviceUnavailable, SimulatorProblem, unexpectedProblem
@@ -24,6 +25,7 @@ export type {
   SourceResponse, StreamConfiguration, StreamProperties, SyncMode, WorkspaceResponse
 } from './airbyte-simulator-state.js'
 export { DESTINATION_DEFINITIONS, MASKED_SECRET, SOURCE_DEFINITIONS } from './airbyte-simulator-connectors.js'
+export { ECHO_SHAPES, type EchoFault, type EchoShape } from './airbyte-simulator-echo.js'
 
 export interface AirbyteSimulatorOptions {
   /** Listen port. Default 0 (a free port). */
@@ -69,6 +71,11 @@ export interface FaultSettings {
   incompleteFirst?: boolean
   /** Return a validator message to reject a source/destination configuration with 422 `unprocessable-entity`. */
   rejectConfig?: (kind: 'source' | 'destination', configuration: Record<string, unknown>) => string | undefined
+  /**
+   * Consumed one per matching request, first match first, after authentication: an error reply quoting back
+   * every value of the request (and of the stored configuration it names) in many shapes (airbyte-simulator-echo).
+   */
+  echoNext?: EchoFault[]
 }
 
 export interface SimulatorRequestRecord {
@@ -161,6 +168,11 @@ export async function startAirbyteSimulator (opts: AirbyteSimulatorOptions = {})
     if (match.kind === 'none') throw resourceNotFound('route', path)
     if (match.kind === 'wrong-method') throw methodNotAllowed(method, path)
     if (match.route.anonymous !== true) issuer.authenticate(req.headers.authorization)
+    const echo = takeEcho(faults.echoNext, method, path)
+    if (echo !== undefined) {
+      sendEcho(res, echo, echoedValues(decodeBody(raw, req.headers['content-type']), url.searchParams, store, path))
+      return
+    }
     const reply = await match.route.handle({
       params: match.params,
       query: url.searchParams,

@@ -130,7 +130,9 @@ export function createSecretStore (opts: SecretStoreOptions): SecretStore {
       const [d, p, n] = parts.length === 2 ? [parts[0], undefined, parts[1]] : parts
       if (d === undefined || n === undefined) continue
       if (domain !== undefined && envKey([domain]) !== ENV_PREFIX + d) continue
-      push(found, { name: n, domain: domain ?? d, ...(p === undefined ? {} : { dataProduct: p }) }, value)
+      // The variable name lost the original spelling; any spelling mapping to the same variable resolves to it,
+      // so placeholders use the conventional lower-case, dash-separated one.
+      push(found, { name: conventional(n), domain: domain ?? conventional(d), ...(p === undefined ? {} : { dataProduct: conventional(p) }) }, value)
     }
     const usable = found.filter((s) => check(s.value).kind === 'found')
     const rank = (s: ListedSecret): number => s.dataProduct === undefined ? 1 : (dataProduct !== undefined && sameSegment(s.dataProduct, dataProduct) ? 0 : 2)
@@ -138,6 +140,10 @@ export function createSecretStore (opts: SecretStoreOptions): SecretStore {
   }
 
   return { lookup, list, scrubber }
+}
+
+function conventional (envPart: string): string {
+  return envPart.toLowerCase().replace(/_/g, '-')
 }
 
 function sameSegment (a: string, b: string): boolean {
