@@ -34,25 +34,25 @@ interface Normalized { text: string, map: Int32Array | undefined, length: number
 export class SecretScrubber {
   private readonly values = new Set<string>()
   /** Normalized (lower-case, no whitespace) forms of every shape of every value, for whole matches. */
-  private needles: string[] = []
+  private readonly needleSet = new Set<string>()
   /** Lower-case shapes of every value (whitespace kept), for cut-short matches. */
+  private readonly shapeSet = new Set<string>()
+  private needles: string[] = []
   private shapes: string[] = []
+  private dirty = false
 
   /** Registers a value to mask from now on. Idempotent; values shorter than 4 characters are ignored. */
   add (value: string): void {
     if (value.length < MIN_REGISTERED || this.values.has(value)) return
     this.values.add(value)
-    const needles = new Set(this.needles)
-    const shapes = new Set(this.shapes)
     for (const shape of shapesOf(value)) {
       const lower = shape.toLowerCase()
-      if (lower.length >= CUT_MIN) shapes.add(lower)
+      if (lower.length >= CUT_MIN) this.shapeSet.add(lower)
       const needle = lower.replace(/\s+/g, '')
-      if (needle.length >= MIN_NEEDLE) needles.add(needle)
+      if (needle.length >= MIN_NEEDLE) this.needleSet.add(needle)
     }
-    // Longest first, so an overlapping shorter needle never splits a mask.
-    this.needles = [...needles].sort((a, b) => b.length - a.length)
-    this.shapes = [...shapes].sort((a, b) => b.length - a.length)
+    // Sorted at the next scrub, so loading a whole store at start-up stays linear.
+    this.dirty = true
   }
 
   /** Is this exact value registered? */
@@ -67,6 +67,12 @@ export class SecretScrubber {
   /** `text` with every registered value, in any of the shapes above, replaced by `[redacted]`. */
   scrub (text: string): string {
     if (this.values.size === 0 || text.length < MIN_NEEDLE) return text
+    if (this.dirty) {
+      // Longest first, so an overlapping shorter needle never splits a mask.
+      this.needles = [...this.needleSet].sort((a, b) => b.length - a.length)
+      this.shapes = [...this.shapeSet].sort((a, b) => b.length - a.length)
+      this.dirty = false
+    }
     const spans: Span[] = []
     const stripped = normalize(text, true)
     for (const needle of this.needles) {

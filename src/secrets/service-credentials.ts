@@ -10,11 +10,16 @@ import { readFileSync, realpathSync } from 'node:fs'
 import { dirname, relative, resolve, sep, isAbsolute } from 'node:path'
 import { ENV_PREFIX } from './secret-scope.js'
 
+const MAX_CREDENTIAL_FILE = 64 * 1024
 const CREDENTIAL_NAME = /(SECRET|PASSWORD|PASSWD|TOKEN|TOKENS|API_KEY|PRIVATE_KEY|CREDENTIALS?)$/
 
 export interface ServiceCredentials {
-  /** `*_FILE` variables and the files they name. */
-  files: Array<{ variable: string, path: string }>
+  /**
+   * `*_FILE` variables and the files they name; `credential` when the variable is credential-named
+   * (AIRBYTE_CLIENT_SECRET_FILE, AUTH_BEARER_TOKENS_FILE), whose content then counts as credential values.
+   * Every file counts for the directory overlap check.
+   */
+  files: Array<{ variable: string, path: string, credential: boolean }>
   /** Values given directly in credential-named variables. */
   values: string[]
 }
@@ -24,7 +29,7 @@ export function serviceCredentialsFrom (env: Record<string, string | undefined>)
   const values: string[] = []
   for (const [variable, value] of Object.entries(env)) {
     if (value === undefined || value === '' || variable.startsWith(ENV_PREFIX)) continue
-    if (variable.endsWith('_FILE')) files.push({ variable, path: value })
+    if (variable.endsWith('_FILE')) files.push({ variable, path: value, credential: CREDENTIAL_NAME.test(variable.slice(0, -'_FILE'.length)) })
     else if (CREDENTIAL_NAME.test(variable)) values.push(value)
   }
   return { files, values }
@@ -36,9 +41,12 @@ export function serviceCredentialsFrom (env: Record<string, string | undefined>)
  */
 export function currentServiceCredentialValues (credentials: ServiceCredentials): string[] {
   const out = new Set(credentials.values)
-  for (const { path } of credentials.files) {
+  for (const { path, credential } of credentials.files) {
+    if (!credential) continue
     let text: string
     try { text = readFileSync(path, 'utf8') } catch { continue }
+    // A credential file is small; a large one (a CA bundle under a credential name) is not read line by line.
+    if (text.length > MAX_CREDENTIAL_FILE) continue
     const whole = text.replace(/\r?\n$/, '')
     if (whole !== '') out.add(whole)
     for (const line of text.split(/\r?\n/)) {

@@ -65,7 +65,7 @@ export async function reverseProvision (deps: AirbyteHandlerDeps, ctx: ReversePr
 
   ctx.log.info(`described connection "${connection.name}" (${connection.connectionId}) with source ${source.sourceId} and destination ${destination.destinationId}`)
   if (placeholders.length > 0) {
-    ctx.log.warn(`Airbyte does not reveal secrets: create these in the secret store before provisioning: ${placeholders.join(', ')}`)
+    ctx.log.warn(`Airbyte does not reveal secrets: create these in the descriptor secret store (DESCRIPTOR_SECRETS_DIR/<domain>/<name>, or <domain>/<dataProduct>/<name> for one data product) before provisioning: ${placeholders.join(', ')}`)
   }
   return { updates }
 }
