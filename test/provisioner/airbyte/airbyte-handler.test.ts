@@ -407,7 +407,7 @@ t.test('reverse provisioning describes a connection, with placeholders for maske
   t.equal(updates[`${p}.connection.prefix`], 'raw_')
   t.same(updates[`${p}.connection.streams`], [{ name: 'orders', syncMode: 'incremental_deduped_history', cursorField: ['updated_at'], primaryKey: [['id']] }])
   t.notMatch(JSON.stringify(updates), /\*\*\*\*|pg-secret|snow-secret/)
-  t.ok(logs.some((m) => /create these in the secret store.*orders-pg-warehouse-source-password/.test(m)))
+  t.ok(logs.some((m) => /create these in the descriptor secret store \(DESCRIPTOR_SECRETS_DIR\/<domain>\/<name>.*orders-pg-warehouse-source-password/.test(m)))
 
   const byName = await handler.reverseProvision({ ...ctx, params: { connectionName: 'orders-pg -> warehouse', workspaceId: sim.workspaceId } })
   t.same(byName.updates, updates)
