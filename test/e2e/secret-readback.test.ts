@@ -74,7 +74,7 @@ t.test('provision with secrets in clear fields, through upstream errors that ech
   const res = await post('/v1/provision', attack('attack'))
   t.equal(res.status, 202, res.text)
   const status = await poll(`/v1/provision/${res.text}/status`)
-  t.equal(status.status, 'COMPLETED', status.result)
+  t.equal(status.status, 'COMPLETED', String(status.result))
   t.same(sim.faults.echoNext, [], 'every echo fault was served')
   t.ok(echoed() >= 4, 'the simulator answered with echoing errors')
   t.match(JSON.stringify(status.logs), /\[redacted\]/, 'the echoes reached the task log, scrubbed')
@@ -113,8 +113,10 @@ t.test('validation (sync and async) checks grants and echoes nothing', async (t)
 
 t.test('reverse provisioning hands back placeholders, not the secrets Airbyte holds in clear', async (t) => {
   const withDomain = await post('/v1/reverse-provisioning', {
-    useCaseTemplateId: 'urn:dmb:utm:airbyte-standard:0.0.0', environment: 'development',
-    params: { connectionName: 'attack-connection' }, catalogInfo: { spec: { domain: 'finance', system: 'urn:dmb:dp:finance:cashflow:0' } }
+    useCaseTemplateId: 'urn:dmb:utm:airbyte-standard:0.0.0',
+    environment: 'development',
+    params: { connectionName: 'attack-connection' },
+    catalogInfo: { spec: { domain: 'finance', system: 'urn:dmb:dp:finance:cashflow:0' } }
   })
   const status = await poll(`/v1/reverse-provisioning/${withDomain.text}/status`)
   t.equal(status.status, 'COMPLETED', JSON.stringify(status.logs))

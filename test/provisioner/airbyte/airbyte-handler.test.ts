@@ -505,6 +505,15 @@ t.test('checkSpecific reports cron, duplicate streams, workspace, misplaced secr
   t.same(dbt, { problems: [], warnings: ['connection.dbtGitUrl is ignored: current Airbyte has no dbt operations'] })
 })
 
+t.test('checkSpecific warns when a secret is put in a field Airbyte stores in clear (host)', async (t) => {
+  const handler = createAirbyteHandler({ config: configFor(undefined), client: () => { throw new Error('not used') } })
+  const spec = { ...baseSpecific(), workspaceId: 'ws-1' }
+  spec.source.connectionConfiguration.host = '${secret:pg-password}'
+  const check = handler.checkSpecific(component(spec), { dataProduct, hasSecret: () => true })
+  t.same(check.problems, [])
+  t.same(check.warnings, ['source.connectionConfiguration.host: secret "pg-password" is put in a field that does not look like a secret field; Airbyte may store and show it in clear'])
+})
+
 t.test('checkUpstream checks streams of an existing source, read-only', async (t) => {
   const { sim, handler } = await setup(t)
   const ctx = (spec: Record<string, unknown>) => ({
