@@ -507,7 +507,7 @@ t.test('checkSpecific reports cron, duplicate streams, workspace, misplaced secr
 
 t.test('checkSpecific warns when a secret is put in a field Airbyte stores in clear (host)', async (t) => {
   const handler = createAirbyteHandler({ config: configFor(undefined), client: () => { throw new Error('not used') } })
-  const spec = { ...baseSpecific(), workspaceId: 'ws-1' }
+  const spec: Record<string, any> = { ...baseSpecific(), workspaceId: 'ws-1' }
   spec.source.connectionConfiguration.host = '${secret:pg-password}'
   const check = handler.checkSpecific(component(spec), { dataProduct, hasSecret: () => true })
   t.same(check.problems, [])
