@@ -5,6 +5,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises'
 import { PermanentUpstreamError, TransientUpstreamError } from '../errors.js'
+import { MIN_SECRET_LENGTH, SecretScrubber } from '../secrets/secret-scrubber.js'
 import type { CredentialProvider } from './credential-provider.js'
 
 /** Runs one attempt under a shared limit (the lead plugs in a Redis-backed one). */
@@ -112,7 +113,7 @@ export function createUpstreamHttp (opts: UpstreamHttpOptions): UpstreamHttp {
     const raw = await res.text()
     // An error answer may quote what it was sent (a secret among it): scrub it whole, before any of it is
     // parsed, shortened or quoted, since a cut secret is harder to recognise.
-    const text = res.status >= 200 && res.status < 300 ? raw : redact(raw)
+    const text = res.status >= 200 && res.status < 300 ? raw : maskCredential(redact(raw), auth)
     return { status: res.status, headers: res.headers, text, auth }
   }
 
@@ -177,6 +178,19 @@ export function createUpstreamHttp (opts: UpstreamHttpOptions): UpstreamHttp {
   }
 
   return { request }
+}
+
+/**
+ * The Authorization header sent (a minted token the process-wide scrubber has never seen) masked in an error
+ * answer that quotes it back, in any shape the scrubber knows.
+ */
+function maskCredential (text: string, auth: string | undefined): string {
+  if (auth === undefined) return text
+  const own = new SecretScrubber()
+  own.add(auth)
+  const credential = auth.replace(/^\S+\s+/, '')
+  if (credential.length >= MIN_SECRET_LENGTH) own.add(credential)
+  return own.scrub(text)
 }
 
 function toResponse<T> (answer: RawAnswer, label: string, target: string, redact: (s: string) => string): UpstreamResponse<T> {

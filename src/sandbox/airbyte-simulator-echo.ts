@@ -26,6 +26,8 @@ export interface EchoFault {
   shapes?: readonly EchoShape[]
   /** `problem`: Airbyte's JSON problem (default); `text`: a plain-text body, as a proxy in front of it sends. */
   format?: 'problem' | 'text'
+  /** Also quote the request's Authorization header (a gateway logging what it refused). Default false. */
+  authorization?: boolean
 }
 
 export function takeEcho (queue: EchoFault[] | undefined, method: string, path: string): EchoFault | undefined {
@@ -40,8 +42,9 @@ export function takeEcho (queue: EchoFault[] | undefined, method: string, path: 
 }
 
 /** Every string the request carries or names, longest first. */
-export function echoedValues (body: unknown, query: URLSearchParams, store: SimulatorStore, path: string): string[] {
+export function echoedValues (body: unknown, query: URLSearchParams, store: SimulatorStore, path: string, authorization?: string): string[] {
   const out = new Set<string>()
+  if (authorization !== undefined && authorization !== '') out.add(authorization)
   const walk = (v: unknown): void => {
     if (typeof v === 'string' && v !== '') out.add(v)
     else if (Array.isArray(v)) v.forEach(walk)

@@ -96,6 +96,8 @@ export interface AirbyteSimulator {
   /** For inspection; tests should change state through the API. */
   state: SimulatorState
   requests: SimulatorRequestRecord[]
+  /** Authorization headers an `echoNext` fault quoted back (to check they were scrubbed). */
+  echoedAuthorizations: string[]
   resetFaults: () => void
   close: () => Promise<void>
 }
@@ -140,6 +142,7 @@ export async function startAirbyteSimulator (opts: AirbyteSimulatorOptions = {})
   const store = createStore(settings.workspaceId)
   const faults: FaultSettings = {}
   const requests: SimulatorRequestRecord[] = []
+  const echoedAuthorizations: string[] = []
   const issuer = new TokenIssuer(settings, () => { store.tokensIssued++ })
   const routes: SimulatorRoute[] = [
     tokenRoute(issuer), ...workspaceRouteTable, ...actorRouteTable, ...connectionRouteTable, ...jobRouteTable
@@ -170,7 +173,9 @@ export async function startAirbyteSimulator (opts: AirbyteSimulatorOptions = {})
     if (match.route.anonymous !== true) issuer.authenticate(req.headers.authorization)
     const echo = takeEcho(faults.echoNext, method, path)
     if (echo !== undefined) {
-      sendEcho(res, echo, echoedValues(decodeBody(raw, req.headers['content-type']), url.searchParams, store, path))
+      const authorization = echo.authorization === true ? req.headers.authorization : undefined
+      if (authorization !== undefined) echoedAuthorizations.push(authorization)
+      sendEcho(res, echo, echoedValues(decodeBody(raw, req.headers['content-type']), url.searchParams, store, path, authorization))
       return
     }
     const reply = await match.route.handle({
@@ -211,6 +216,7 @@ export async function startAirbyteSimulator (opts: AirbyteSimulatorOptions = {})
     faults,
     state: store,
     requests,
+    echoedAuthorizations,
     resetFaults () {
       for (const key of Object.keys(faults) as Array<keyof FaultSettings>) delete faults[key]
     },

@@ -69,7 +69,8 @@ t.test('provision with secrets in clear fields, through upstream errors that ech
     { status: 500, method: 'POST', path: /\/applications\/token$/ },
     { status: 500, method: 'POST', path: /\/sources$/ },
     { status: 503, method: 'POST', path: /\/destinations$/, format: 'text' },
-    { status: 500, method: 'GET', path: /\/streams$/ }
+    { status: 500, method: 'GET', path: /\/streams$/ },
+    { status: 500, method: 'GET', path: /\/workspaces\//, authorization: true }
   ]
   const res = await post('/v1/provision', attack('attack'))
   t.equal(res.status, 202, res.text)
@@ -211,6 +212,9 @@ t.test('no reply, no Redis key of any type and no log line holds any secret in a
   t.ok(logLines.length > 20, `${logLines.length} log lines were captured`)
   t.ok(logLines.some((l) => l.includes('"role":"api"')) && logLines.some((l) => l.includes('"role":"worker"')), 'both roles log through the same logger')
   t.ok(replies.length > 10, `${replies.length} replies were captured`)
+  t.ok(sim.echoedAuthorizations.length > 0, 'a minted access token was echoed back by the simulator')
+  // The minted token is a credential too: search for it (without its "Bearer " scheme) like the others.
+  SECRETS.push(...sim.echoedAuthorizations.map((h) => h.replace(/^\S+\s+/, '')))
   const found = [
     ...replies.flatMap((r, i) => leaks(`reply ${i}`, r)),
     ...keys.flatMap(([key, value]) => leaks(`redis ${key}`, value)),
