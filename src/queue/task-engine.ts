@@ -76,7 +76,7 @@ export class TaskEngine {
     let persisting = Promise.resolve()
     // Components of one level checkpoint concurrently: chain the writes so the last one always wins.
     const persist = async (): Promise<void> => {
-      persisting = persisting.then(async () => { await run.flush(); await job.updateData(data) })
+      persisting = persisting.then(async () => { await run.flush(); await job.updateData(run.storable(data)) })
       await persisting
     }
     for (const level of data.levels) {

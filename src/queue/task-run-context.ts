@@ -37,6 +37,14 @@ export class TaskRunContext {
   }
 
   /**
+   * Job data as it may be written to Redis: checkpoint states and results hold what targets returned (a stream
+   * a source named after a secret, say), so known values there are masked. The running job keeps the original.
+   */
+  storable<T extends { checkpoint: object }> (data: T): T {
+    return { ...data, checkpoint: this.secretStore.scrubber.scrubDeep(data.checkpoint, { numbers: false }) }
+  }
+
+  /**
    * Reverse-provisioning updates as they may be stored: a value equal to a descriptor secret of the request's
    * domain (every domain when the request does not say) becomes its `${secret:NAME}` placeholder, then anything
    * secret left (a value embedding one, another domain's) is masked.

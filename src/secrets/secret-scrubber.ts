@@ -85,11 +85,15 @@ export class SecretScrubber {
     return spans.length === 0 ? text : mask(text, spans)
   }
 
-  /** A deep copy of `value` with every string (keys included) scrubbed; a number equal to a secret is masked too. */
-  scrubDeep<T> (value: T): T {
+  /**
+   * A deep copy of `value` with every string (keys included) scrubbed; a number equal to a secret is masked too,
+   * unless `numbers` is false (state that must keep its types, such as job ids).
+   */
+  scrubDeep<T> (value: T, opts: { numbers?: boolean } = {}): T {
+    const numbers = opts.numbers ?? true
     const walk = (v: unknown, depth: number): unknown => {
       if (typeof v === 'string') return this.scrub(v)
-      if (typeof v === 'number' || typeof v === 'bigint') return this.values.has(String(v)) ? MASK : v
+      if (numbers && (typeof v === 'number' || typeof v === 'bigint')) return this.values.has(String(v)) ? MASK : v
       if (v === null || typeof v !== 'object' || depth > 200) return v
       if (Array.isArray(v)) return v.map((x) => walk(x, depth + 1))
       const out: Record<string, unknown> = {}

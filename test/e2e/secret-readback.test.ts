@@ -82,6 +82,13 @@ t.test('provision with secrets in clear fields, through upstream errors that ech
   t.equal([...sim.state.sources.values()].find((s) => s.name === 'attack-source')?.configuration.host, DB_PASSWORD, 'Airbyte holds the secret in clear')
 })
 
+t.test('a secret the target hands back as data (a stream named after it) is not stored either', async (t) => {
+  const res = await post('/v1/provision', attack('as-data', (s) => { s.source.connectionConfiguration.tables = ['${secret:orders-db-password}', 'orders'] }))
+  const status = await poll(`/v1/provision/${res.text}/status`)
+  t.equal(status.status, 'COMPLETED', String(status.result))
+  t.ok([...sim.state.connections.values()].some((c) => c.configurations.streams.some((st) => st.name === DB_PASSWORD)), 'Airbyte made a stream of it')
+})
+
 t.test('an upstream rejection quoting the configuration fails the task with a scrubbed result', async (t) => {
   sim.faults.echoNext = [{ status: 422, method: 'POST', path: /\/destinations$/, shapes: ['quoted', 'truncated'] }]
   const res = await post('/v1/provision', attack('rejected'))
