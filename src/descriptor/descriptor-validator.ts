@@ -220,6 +220,7 @@ class Validation {
   private checkSecretRefs (value: unknown, basePath: string, dataProduct: Mapping): void {
     const stack: string[] = [basePath]
     let scoped: { scope: SecretScope } | { problem: string } | undefined
+    const checked = new Map<string, { message: string, hint?: string } | undefined>()
     const walk = (v: unknown): void => {
       if (typeof v === 'string') {
         if (!v.includes('${secret:')) return
@@ -234,7 +235,12 @@ class Validation {
             this.problem(stack.join('.'), `secret ${JSON.stringify(name)} cannot be granted: ${scoped.problem}`,
               'secrets are granted per domain and data product, named by the data product id urn:dmb:dp:<domain>:<name>:<major>')
           } else {
-            const problem = secretRefProblem(this.opts.secrets.lookup(name, scoped.scope), name, scoped.scope)
+            // One store read per distinct name: a descriptor repeating a reference costs nothing more.
+            let problem = checked.get(name)
+            if (!checked.has(name)) {
+              problem = secretRefProblem(this.opts.secrets.lookup(name, scoped.scope), name, scoped.scope)
+              checked.set(name, problem)
+            }
             if (problem !== undefined) this.problem(stack.join('.'), problem.message, problem.hint)
           }
         }
