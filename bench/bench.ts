@@ -119,8 +119,8 @@ const env = {
   AUTH_MODE: 'none',
   RATE_LIMIT_MAX: '0',
   AIRBYTE_WORKSPACE_ID: '00000000-0000-4000-8000-000000000001',
-  SECRET_ORDERS_DB_PASSWORD: 'bench',
-  SECRET_SNOWFLAKE_PASSWORD: 'bench'
+  DESCRIPTOR_SECRET_FINANCE__ORDERS_DB_PASSWORD: 'bench-db-password',
+  DESCRIPTOR_SECRET_FINANCE__SNOWFLAKE_PASSWORD: 'bench-warehouse-password'
 }
 const children: ChildProcess[] = []
 try {

@@ -3,7 +3,7 @@
  * descriptor services, and every route of the contract under BASE_PATH. Tests use `inject()` or listen on port 0.
  */
 import { randomUUID } from 'node:crypto'
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { Config } from './config.js'
@@ -33,6 +33,8 @@ export interface AppDeps {
   secrets: SecretStore
   /** Fastify logger setting; default: pino at config.logLevel with secrets redacted. */
   logger?: FastifyServerOptions['logger']
+  /** The service's logger (main.ts: the same redaction and scrubbing as the worker's); wins over `logger`. */
+  loggerInstance?: FastifyBaseLogger
 }
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -40,7 +42,7 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps
   const app = Fastify({
-    logger: deps.logger ?? loggerOptions(config.logLevel),
+    ...(deps.loggerInstance !== undefined ? { loggerInstance: deps.loggerInstance } : { logger: deps.logger ?? loggerOptions(config.logLevel) }),
     // JSON escaping can double a descriptor's size, and the descriptor may come twice (latestEnrichedDescriptor).
     bodyLimit: config.maxDescriptorBytes * 4 + 64 * 1024,
     genReqId: (req) => {

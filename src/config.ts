@@ -5,6 +5,8 @@
  */
 import { readFileSync } from 'node:fs'
 import { ConfigError } from './errors.js'
+import { ENV_PREFIX } from './secrets/secret-scope.js'
+import { serviceCredentialsFrom, storeOverlapProblems, type ServiceCredentials } from './secrets/service-credentials.js'
 
 export type Role = 'api' | 'worker' | 'all'
 export type AirbyteAuthMode = 'client_credentials' | 'basic' | 'bearer' | 'none'
@@ -115,8 +117,14 @@ export interface Config {
   logLevel: string
   /** How long a finished task stays pollable, seconds. Default 7 days. */
   taskRetentionSeconds: number
-  /** Directory of secret files (one file per secret, named after it). Default none. */
-  secretsDir?: string
+  /**
+   * Descriptor secrets (`${secret:NAME}`), a store of their own: DESCRIPTOR_SECRETS_DIR (files laid out
+   * `<domain>/<name>` and `<domain>/<dataProduct>/<name>`) and the DESCRIPTOR_SECRET_* variables. Never the
+   * service's own credentials.
+   */
+  descriptorSecrets: { dir?: string, env: Record<string, string> }
+  /** The service's own credentials, so the descriptor store can refuse them. */
+  serviceCredentials: ServiceCredentials
   /** Handler for components no routing rule claims (`airbyte`); unset: such components are invalid. */
   defaultHandler?: string
   /** Extra routing rules: `prefix=handler` pairs, comma-separated (`urn:dmb:utm:my-ingest=airbyte`). */
@@ -231,6 +239,14 @@ class EnvReader {
   }
 }
 
+function descriptorSecretEnv (env: Env): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [key, value] of Object.entries(env)) {
+    if (key.startsWith(ENV_PREFIX) && value !== undefined && value !== '') out[key] = value
+  }
+  return out
+}
+
 export const HANDLER_IDS = ['airbyte'] as const
 
 /**
@@ -334,7 +350,8 @@ export function loadConfig (env: Env = process.env): Config {
     workerConcurrency: r.int('WORKER_CONCURRENCY', 8, 1, 1000),
     logLevel: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     taskRetentionSeconds: r.int('TASK_RETENTION_SECONDS', 7 * 24 * 3600, 1),
-    secretsDir: r.string('SECRETS_DIR'),
+    descriptorSecrets: { dir: r.string('DESCRIPTOR_SECRETS_DIR'), env: descriptorSecretEnv(env) },
+    serviceCredentials: serviceCredentialsFrom(env),
     defaultHandler,
     extraRoutes,
     maxDescriptorBytes: r.int('MAX_DESCRIPTOR_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
@@ -357,6 +374,12 @@ export function loadConfig (env: Env = process.env): Config {
       retryAfterSeconds: r.int('LOAD_SHED_RETRY_AFTER_SECONDS', 10, 1, 3600)
     }
   }
+  if (r.string('SECRETS_DIR') !== undefined) {
+    // Not kept as an alias: its flat layout granted every secret to every descriptor, service credentials included.
+    r.problems.push('SECRETS_DIR is no longer read: descriptor secrets live in DESCRIPTOR_SECRETS_DIR, laid out <domain>/<name> and <domain>/<dataProduct>/<name> (README, "Secrets"), in a directory apart from the service\'s own *_FILE credentials')
+  }
+  const storeDir = config.descriptorSecrets.dir
+  if (storeDir !== undefined) r.problems.push(...storeOverlapProblems('DESCRIPTOR_SECRETS_DIR', storeDir, config.serviceCredentials.files))
   if (r.problems.length > 0) {
     throw new ConfigError(`invalid configuration:\n  - ${r.problems.join('\n  - ')}`)
   }

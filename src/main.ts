@@ -7,6 +7,7 @@
 import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
+import type { DestinationStream } from 'pino'
 import { buildApp } from './app.js'
 import { loadConfig, type Config } from './config.js'
 import { ConfigError } from './errors.js'
@@ -14,7 +15,9 @@ import { createLogger } from './logger.js'
 import { createHandlerRegistry } from './provisioner/handler-set.js'
 import { settlesWithin } from './queue/bounded-close.js'
 import { startWorkerRuntime, type WorkerRuntime } from './queue/worker-runtime.js'
+import { SecretScrubber } from './secrets/secret-scrubber.js'
 import { createSecretStore } from './secrets/secret-store.js'
+import { currentServiceCredentialValues } from './secrets/service-credentials.js'
 
 export interface RunningService {
   app?: FastifyInstance
@@ -23,15 +26,28 @@ export interface RunningService {
   close: () => Promise<void>
 }
 
-export async function startService (config: Config, opts: { fetch?: typeof fetch } = {}): Promise<RunningService> {
-  const logger = createLogger(config.logLevel)
-  const secrets = createSecretStore({ dir: config.secretsDir, env: process.env })
+export interface ServiceOptions {
+  fetch?: typeof fetch
+  /** Where log lines go (already scrubbed). Default stdout. */
+  logDestination?: DestinationStream
+}
+
+export async function startService (config: Config, opts: ServiceOptions = {}): Promise<RunningService> {
+  // One scrubber per process: it learns every secret value the store reads and every service credential.
+  const scrubber = new SecretScrubber()
+  const serviceCredentials = (): string[] => currentServiceCredentialValues(config.serviceCredentials)
+  for (const value of serviceCredentials()) scrubber.add(value)
+  const secrets = createSecretStore({ ...config.descriptorSecrets, serviceCredentials, scrubber })
+  // Learn every value now, so log lines of both roles are scrubbed before any secret is resolved.
+  secrets.list()
+  const logger = createLogger(config.logLevel, { scrubber, destination: opts.logDestination })
+  const handlerDeps = { fetch: opts.fetch, scrubber }
   let app: FastifyInstance | undefined
   let worker: WorkerRuntime | undefined
   let url: string | undefined
-  if (config.role !== 'api') worker = startWorkerRuntime(config, secrets, logger.child({ role: 'worker' }), opts)
+  if (config.role !== 'api') worker = startWorkerRuntime(config, secrets, logger.child({ role: 'worker' }), handlerDeps)
   if (config.role !== 'worker') {
-    app = await buildApp({ config, registry: createHandlerRegistry(config, opts), secrets, logger: { level: config.logLevel } })
+    app = await buildApp({ config, registry: createHandlerRegistry(config, handlerDeps), secrets, loggerInstance: logger.child({ role: 'api' }) })
     url = await app.listen({ port: config.port, host: config.host })
   }
   logger.info({ role: config.role, url, basePath: config.basePath, queuePrefix: config.queuePrefix }, 'tech adapter started')

@@ -9,7 +9,8 @@ import addFormats from 'ajv-formats'
 import type { ValidateFunction } from 'ajv'
 import { DescriptorInvalidError, type InputProblem } from '../errors.js'
 import type { Handler } from '../provisioner/handler.js'
-import { SECRET_REF, envSecretName, type SecretStore } from '../secrets/secret-store.js'
+import { secretScopeOf, type SecretScope } from '../secrets/secret-scope.js'
+import { SECRET_REF, secretRefProblem, type SecretStore } from '../secrets/secret-store.js'
 import { ajvErrorsToProblems, joinPath } from './ajv-problems.js'
 import { componentProblems, dataProductProblems } from './dataproduct-schema.js'
 import { orderByDependencies, type DependencyNode } from './dependency-order.js'
@@ -25,7 +26,10 @@ export interface HandlerRouting {
 
 export interface ValidateOptions {
   routing: HandlerRouting
-  secrets: Pick<SecretStore, 'has'>
+  /** References resolve only within the data product's grants (secret-scope.ts). */
+  secrets: Pick<SecretStore, 'lookup'>
+  /** Applied to every problem before it is thrown (masks known secret values). Default: identity. */
+  scrub?: (text: string) => string
   /** Largest descriptor accepted, in UTF-8 bytes. */
   maxBytes: number
   /** Most problems reported in one error; the last one says how many more there were. Default 50. */
@@ -64,10 +68,12 @@ class Validation {
   private readonly problems: InputProblem[] = []
   private readonly seen = new Set<string>()
   private readonly warnings: string[] = []
-  private readonly hasSecret: (name: string) => boolean
 
-  constructor (private readonly opts: ValidateOptions) {
-    this.hasSecret = (name) => opts.secrets.has(name)
+  constructor (private readonly opts: ValidateOptions) {}
+
+  private hasSecret (dataProduct: Mapping): (name: string) => boolean {
+    const scoped = secretScopeOf(dataProduct)
+    return (name) => 'scope' in scoped && this.opts.secrets.lookup(name, scoped.scope).kind === 'found'
   }
 
   checkKind (descriptorKind: unknown): UsableKind | undefined {
@@ -197,21 +203,24 @@ class Validation {
       if (!schemaOk) this.add(ajvErrorsToProblems(validate.errors, specificPath))
       if (schemaOk && common.length === 0) {
         const checked = specific === component.specific ? component : { ...component, specific }
-        const result = handler.checkSpecific(checked as Component, { dataProduct: dataProduct as DataProduct, hasSecret: this.hasSecret })
+        const result = handler.checkSpecific(checked as Component, { dataProduct: dataProduct as DataProduct, hasSecret: this.hasSecret(dataProduct) })
         for (const p of result.problems) this.add([{ ...p, path: joinPath(specificPath, p.path) }])
         for (const w of result.warnings) this.warnings.push(`component ${String(component.id)}: ${w}`)
       }
-      this.checkSecretRefs(specific, specificPath)
+      this.checkSecretRefs(specific, specificPath, dataProduct)
     }
     return { component: component as Component, handlerId: handler.id }
   }
 
   /**
-   * Every `${secret:NAME}` must resolve in this deployment. One walk with a reused path stack instead of
-   * collectSecretRefs, which allocates a path string for every value of `specific` on every request.
+   * Every `${secret:NAME}` must resolve within the data product's grants, to a value long enough to scrub. One
+   * walk with a reused path stack instead of collectSecretRefs, which allocates a path string for every value of
+   * `specific` on every request.
    */
-  private checkSecretRefs (value: unknown, basePath: string): void {
+  private checkSecretRefs (value: unknown, basePath: string, dataProduct: Mapping): void {
     const stack: string[] = [basePath]
+    let scoped: { scope: SecretScope } | { problem: string } | undefined
+    const checked = new Map<string, { message: string, hint?: string } | undefined>()
     const walk = (v: unknown): void => {
       if (typeof v === 'string') {
         if (!v.includes('${secret:')) return
@@ -220,9 +229,20 @@ class Validation {
         if (name === undefined) {
           this.problem(stack.join('.'), 'embeds a secret reference in a longer string',
             'a secret reference must be the whole value: "${secret:NAME}"; build the rest of the value in another field')
-        } else if (!this.hasSecret(name)) {
-          this.problem(stack.join('.'), `unknown secret reference ${name}`,
-            `this deployment has no secret ${JSON.stringify(name)}: add a file named ${name} to SECRETS_DIR or set the environment variable ${envSecretName(name)}`)
+        } else {
+          scoped ??= secretScopeOf(dataProduct)
+          if ('problem' in scoped) {
+            this.problem(stack.join('.'), `secret ${JSON.stringify(name)} cannot be granted: ${scoped.problem}`,
+              'secrets are granted per domain and data product, named by the data product id urn:dmb:dp:<domain>:<name>:<major>')
+          } else {
+            // One store read per distinct name: a descriptor repeating a reference costs nothing more.
+            let problem = checked.get(name)
+            if (!checked.has(name)) {
+              problem = secretRefProblem(this.opts.secrets.lookup(name, scoped.scope), name, scoped.scope)
+              checked.set(name, problem)
+            }
+            if (problem !== undefined) this.problem(stack.join('.'), problem.message, problem.hint)
+          }
         }
         return
       }
@@ -265,7 +285,11 @@ class Validation {
 
   fail (): never {
     const max = Math.max(1, this.opts.maxProblems ?? 50)
-    const all = this.problems.length > 0 ? this.problems : [{ path: 'descriptor', message: 'is invalid' }]
+    const scrub = this.opts.scrub
+    const found = scrub === undefined
+      ? this.problems
+      : this.problems.map((p) => ({ ...p, message: scrub(p.message), ...(p.hint === undefined ? {} : { hint: scrub(p.hint) }) }))
+    const all = found.length > 0 ? found : [{ path: 'descriptor', message: 'is invalid' }]
     if (all.length <= max) throw new DescriptorInvalidError(all)
     const kept = all.slice(0, max)
     const last = kept[max - 1] as InputProblem

@@ -3,6 +3,7 @@
  * A provider owns its token cache and the token call; it never logs, and its errors never carry the secret it holds.
  */
 import { PermanentUpstreamError, TransientUpstreamError } from '../errors.js'
+import { SecretScrubber } from '../secrets/secret-scrubber.js'
 import { abortable, networkReason, parseProblem, parseRetryAfter } from './upstream-http.js'
 
 export interface CredentialProvider {
@@ -47,6 +48,8 @@ export interface OAuthClientCredentialsOptions {
   fetch?: typeof fetch
   /** Clock, for tests. Default Date.now. */
   now?: () => number
+  /** Masks other known secret values in the token endpoint's error answers (the client secret always is). */
+  redact?: (s: string) => string
 }
 
 interface CachedToken { header: string, refreshAt: number }
@@ -57,6 +60,9 @@ export function oauthClientCredentials (opts: OAuthClientCredentialsOptions): Cr
   const skewMs = opts.refreshSkewMs ?? 60_000
   const target = opts.target ?? 'upstream'
   const tokenPath = safePath(opts.tokenUrl)
+  const own = new SecretScrubber()
+  own.add(opts.clientSecret)
+  const scrub = (text: string): string => opts.redact === undefined ? own.scrub(text) : opts.redact(own.scrub(text))
   let cached: CachedToken | undefined
   let inFlight: Promise<CachedToken> | undefined
 
@@ -77,7 +83,8 @@ export function oauthClientCredentials (opts: OAuthClientCredentialsOptions): Cr
     const text = await res.text().catch(() => '')
     if (!res.ok) {
       // parseProblem's reason starts with the status and reads {error, error_description} as well as problems.
-      const reason = scrub(parseProblem({ status: res.status, text }).reason, opts.clientSecret)
+      // Scrubbed whole before parseProblem shortens it: a cut secret is harder to recognise.
+      const reason = parseProblem({ status: res.status, text: scrub(text) }).reason
       if (res.status >= 500 || res.status === 429) {
         throw new TransientUpstreamError(`${target} token call POST ${tokenPath} failed: ${reason}`, res.status, parseRetryAfter(res.headers))
       }
@@ -116,10 +123,6 @@ export function oauthClientCredentials (opts: OAuthClientCredentialsOptions): Cr
       if (rejectedHeader === undefined || cached?.header === rejectedHeader) cached = undefined
     }
   }
-}
-
-function scrub (text: string, secret: string): string {
-  return secret === '' ? text : text.split(secret).join('[redacted]')
 }
 
 function safePath (url: string): string {

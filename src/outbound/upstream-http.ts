@@ -5,6 +5,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises'
 import { PermanentUpstreamError, TransientUpstreamError } from '../errors.js'
+import { MIN_SECRET_LENGTH, SecretScrubber } from '../secrets/secret-scrubber.js'
 import type { CredentialProvider } from './credential-provider.js'
 
 /** Runs one attempt under a shared limit (the lead plugs in a Redis-backed one). */
@@ -73,7 +74,10 @@ export interface UpstreamHttpOptions {
   maxRetryWaitMs?: number
   /** Default: no limit. */
   limiter?: ConcurrencyLimiter
-  /** Applied to every error message (removes known secret values). Default: identity. */
+  /**
+   * Masks known secret values. Applied to the raw text of every error answer before it is parsed or shortened,
+   * and to every error message. Default: identity.
+   */
   redact?: (s: string) => string
   fetch?: typeof fetch
 }
@@ -106,7 +110,10 @@ export function createUpstreamHttp (opts: UpstreamHttpOptions): UpstreamHttp {
       signal: req.signal === undefined ? timeout : AbortSignal.any([req.signal, timeout])
     })
     // Read the body inside the attempt so the limiter slot covers the whole exchange.
-    const text = await res.text()
+    const raw = await res.text()
+    // An error answer may quote what it was sent (a secret among it): scrub it whole, before any of it is
+    // parsed, shortened or quoted, since a cut secret is harder to recognise.
+    const text = res.status >= 200 && res.status < 300 ? raw : maskCredential(redact(raw), auth)
     return { status: res.status, headers: res.headers, text, auth }
   }
 
@@ -173,6 +180,19 @@ export function createUpstreamHttp (opts: UpstreamHttpOptions): UpstreamHttp {
   return { request }
 }
 
+/**
+ * The Authorization header sent (a minted token the process-wide scrubber has never seen) masked in an error
+ * answer that quotes it back, in any shape the scrubber knows.
+ */
+function maskCredential (text: string, auth: string | undefined): string {
+  if (auth === undefined) return text
+  const own = new SecretScrubber()
+  own.add(auth)
+  const credential = auth.replace(/^\S+\s+/, '')
+  if (credential.length >= MIN_SECRET_LENGTH) own.add(credential)
+  return own.scrub(text)
+}
+
 function toResponse<T> (answer: RawAnswer, label: string, target: string, redact: (s: string) => string): UpstreamResponse<T> {
   const ok = answer.status >= 200 && answer.status < 300
   const problem = ok ? undefined : parseProblem(answer)
@@ -181,7 +201,7 @@ function toResponse<T> (answer: RawAnswer, label: string, target: string, redact
     return { status: answer.status, body: JSON.parse(answer.text) as T, problem }
   } catch {
     if (!ok) return { status: answer.status, body: undefined as T, problem }
-    throw new PermanentUpstreamError(redact(`${target} answered ${label} with ${answer.status} and a body that is not JSON: ${excerpt(answer.text)}`), answer.status)
+    throw new PermanentUpstreamError(redact(`${target} answered ${label} with ${answer.status} and a body that is not JSON: ${excerpt(redact(answer.text))}`), answer.status)
   }
 }
 

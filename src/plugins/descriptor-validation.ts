@@ -28,6 +28,7 @@ export default fp(async function descriptorValidation (app: FastifyInstance, opt
   app.decorate('validateDescriptor', (descriptorKind: unknown, descriptor: unknown) => validateDescriptor(descriptorKind, descriptor, {
     routing: opts.registry,
     secrets: opts.secrets,
+    scrub: (text: string) => opts.secrets.scrubber.scrub(text),
     maxBytes: opts.maxDescriptorBytes,
     log: (message: string) => { app.log.info(message) }
   }))

@@ -4,6 +4,7 @@
  */
 import type { Config } from '../config.js'
 import type { OutboundLimiter } from '../queue/outbound-limiter.js'
+import type { SecretScrubber } from '../secrets/secret-scrubber.js'
 import { createAirbyteClient, type AirbyteClient } from './airbyte/airbyte-client.js'
 import { createAirbyteHandler } from './airbyte/airbyte-handler.js'
 import { HandlerRegistry } from './handler-registry.js'
@@ -12,6 +13,8 @@ export interface HandlerSetDeps {
   /** Shared concurrency limits per target (Redis-backed in workers); none in the API role. */
   limiters?: { airbyte?: OutboundLimiter }
   fetch?: typeof fetch
+  /** Masks known secret values in every upstream text, before it is shortened or quoted. */
+  scrubber?: SecretScrubber
 }
 
 export function createHandlerRegistry (config: Config, deps: HandlerSetDeps = {}): HandlerRegistry {
@@ -19,7 +22,11 @@ export function createHandlerRegistry (config: Config, deps: HandlerSetDeps = {}
   const airbyte = createAirbyteHandler({
     config: config.airbyte,
     client: () => {
-      airbyteClient ??= createAirbyteClient(config.airbyte, { limiter: deps.limiters?.airbyte, fetch: deps.fetch })
+      airbyteClient ??= createAirbyteClient(config.airbyte, {
+        limiter: deps.limiters?.airbyte,
+        fetch: deps.fetch,
+        redact: deps.scrubber === undefined ? undefined : (s) => (deps.scrubber as SecretScrubber).scrub(s)
+      })
       return airbyteClient
     }
   })

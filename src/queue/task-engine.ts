@@ -61,7 +61,8 @@ export class TaskEngine {
 
   async process (job: Job<TaskJobData>, lockToken?: string): Promise<string> {
     const run = new TaskRunContext(job.data.token, this.deps.store, this.deps.secrets,
-      this.deps.logger.child({ task: job.data.token, kind: job.data.kind, reqId: job.data.requestId, caller: job.data.caller }))
+      this.deps.logger.child({ task: job.data.token, kind: job.data.kind, reqId: job.data.requestId, caller: job.data.caller }),
+      job.data.kind === 'reverse' ? undefined : job.data.dataProduct)
     const data = job.data
     if (data.kind === 'reverse') return await this.reverse(data, run)
     const outcome = data.kind === 'validate' ? await this.validate(data, run) : await this.components(job as Job<ComponentTaskData>, run)
@@ -78,7 +79,7 @@ export class TaskEngine {
     let persisting = Promise.resolve()
     // Components of one level checkpoint concurrently: chain the writes so the last one always wins.
     const persist = async (): Promise<void> => {
-      persisting = persisting.then(async () => { await run.flush(); await job.updateData(data) })
+      persisting = persisting.then(async () => { await run.flush(); await job.updateData(run.storable(data)) })
       await persisting
     }
     for (const level of executionOrder(data)) {
@@ -154,7 +155,7 @@ export class TaskEngine {
     const outcome = handler.outcome(this.stepContext(data, cp, component, run, label))
     cp.status = 'done'
     cp.result = run.redact(outcome.result)
-    if (outcome.info !== undefined) cp.info = JSON.parse(run.redact(JSON.stringify(outcome.info))) as ComponentInfo
+    if (outcome.info !== undefined) cp.info = run.redactDeep(outcome.info)
     run.write('INFO', `${data.kind} of ${label} finished: ${cp.result}`, label)
     await persist()
     await this.deps.lock.release([id], data.token)
@@ -249,7 +250,7 @@ export class TaskEngine {
         log: run.taskLog('reverse-provisioning'),
         signal: this.shutdown.signal
       })
-      await this.record(data, run, { status: 'COMPLETED', result: 'OK', updates })
+      await this.record(data, run, { status: 'COMPLETED', result: 'OK', updates: run.reverseUpdates(updates, data) })
       return 'done'
     } catch (err) {
       const message = err instanceof PermanentUpstreamError || err instanceof AdapterError

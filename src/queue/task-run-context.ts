@@ -1,37 +1,57 @@
 /**
  * What one execution of a task job shares across its components: buffered task logs (flushed with each
- * checkpoint), the secret resolver and the redaction of every secret value resolved during this run.
+ * checkpoint), the secret resolver (scoped to the task's data product) and the scrubbing of every secret value
+ * the process knows from everything written to the task or the log.
  */
 import type { Logger } from 'pino'
 import type { LogLevel, SecretResolver, TaskLog } from '../provisioner/handler.js'
-import { resolveSecretRefs, type SecretStore } from '../secrets/secret-store.js'
+import { reverseScopeOf } from '../secrets/secret-scope.js'
+import { resolveSecretRefs, secretsToPlaceholders, type SecretStore } from '../secrets/secret-store.js'
 import { logEntry, type TaskStore } from './task-store.js'
 import type { TaskLogEntry } from './task-types.js'
 
-const MASK = '********'
-
 export class TaskRunContext {
-  private readonly seenSecrets = new Set<string>()
   private buffer: TaskLogEntry[] = []
 
   constructor (
     readonly token: string,
     private readonly store: TaskStore,
     private readonly secretStore: SecretStore,
-    readonly logger: Logger
+    readonly logger: Logger,
+    /** The data product whose grants the references resolve in (absent for reverse provisioning). */
+    private readonly dataProduct?: unknown
   ) {}
 
   readonly secrets: SecretResolver = {
-    resolve: async <T>(value: T): Promise<T> => resolveSecretRefs(value, this.secretStore, this.seenSecrets)
+    resolve: async <T>(value: T): Promise<T> => resolveSecretRefs(value, this.secretStore, this.dataProduct)
   }
 
-  /** Replaces every secret value resolved in this run; applied to everything written to the task or the log. */
+  /** Masks every secret value known to the process; applied to everything written to the task or the log. */
   redact (text: string): string {
-    let out = text
-    for (const secret of this.seenSecrets) {
-      if (secret.length >= 3) out = out.split(secret).join(MASK)
-    }
-    return out
+    return this.secretStore.scrubber.scrub(text)
+  }
+
+  /** A scrubbed deep copy (info, updates). */
+  redactDeep<T> (value: T): T {
+    return this.secretStore.scrubber.scrubDeep(value)
+  }
+
+  /**
+   * Job data as it may be written to Redis: checkpoint states and results hold what targets returned (a stream
+   * a source named after a secret, say), so known values there are masked. The running job keeps the original.
+   */
+  storable<T extends { checkpoint: object }> (data: T): T {
+    return { ...data, checkpoint: this.secretStore.scrubber.scrubDeep(data.checkpoint, { numbers: false }) }
+  }
+
+  /**
+   * Reverse-provisioning updates as they may be stored: a value equal to a descriptor secret of the request's
+   * domain (every domain when the request does not say) becomes its `${secret:NAME}` placeholder, then anything
+   * secret left (a value embedding one, another domain's) is masked.
+   */
+  reverseUpdates (updates: Record<string, unknown>, request: { params: Record<string, unknown>, catalogInfo: Record<string, unknown> }): Record<string, unknown> {
+    const scope = reverseScopeOf(request.params, request.catalogInfo)
+    return this.redactDeep(secretsToPlaceholders(updates, this.secretStore.list(scope?.domain, scope?.dataProduct)))
   }
 
   write (level: LogLevel, message: string, phase?: string): void {

@@ -22,7 +22,7 @@ export interface WorkerRuntime {
   close: () => Promise<void>
 }
 
-export function startWorkerRuntime (config: Config, secrets: SecretStore, logger: Logger, deps: Pick<HandlerSetDeps, 'fetch'> = {}): WorkerRuntime {
+export function startWorkerRuntime (config: Config, secrets: SecretStore, logger: Logger, deps: Pick<HandlerSetDeps, 'fetch' | 'scrubber'> = {}): WorkerRuntime {
   // Commands wait out a Redis outage (no per-request retry limit): a step's checkpoint must not be dropped.
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 200, 2000) })
   // One throttle for every connection of the worker role: an outage is one warning, not one per retry each.

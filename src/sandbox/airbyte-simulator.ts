@@ -11,6 +11,7 @@ import { actorRouteTable } from './airbyte-simulator-actor-routes.js'
 import { TokenIssuer, tokenRoute } from './airbyte-simulator-auth.js'
 import { connectionRouteTable } from './airbyte-simulator-connection-routes.js'
 import { decodeBody, readRawBody, sendJson, sendProblem, sendRateLimited } from './airbyte-simulator-http.js'
+import { echoedValues, sendEcho, takeEcho, type EchoFault } from './airbyte-simulator-echo.js'
 import { jobRouteTable } from './airbyte-simulator-job-routes.js'
 import {
   methodNotAllowed, resourceNotFound, serviceUnavailable, SimulatorProblem, unexpectedProblem
@@ -24,6 +25,7 @@ export type {
   SourceResponse, StreamConfiguration, StreamProperties, SyncMode, WorkspaceResponse
 } from './airbyte-simulator-state.js'
 export { DESTINATION_DEFINITIONS, MASKED_SECRET, SOURCE_DEFINITIONS } from './airbyte-simulator-connectors.js'
+export { ECHO_SHAPES, type EchoFault, type EchoShape } from './airbyte-simulator-echo.js'
 
 export interface AirbyteSimulatorOptions {
   /** Listen port. Default 0 (a free port). */
@@ -69,6 +71,11 @@ export interface FaultSettings {
   incompleteFirst?: boolean
   /** Return a validator message to reject a source/destination configuration with 422 `unprocessable-entity`. */
   rejectConfig?: (kind: 'source' | 'destination', configuration: Record<string, unknown>) => string | undefined
+  /**
+   * Consumed one per matching request, first match first, after authentication: an error reply quoting back
+   * every value of the request (and of the stored configuration it names) in many shapes (airbyte-simulator-echo).
+   */
+  echoNext?: EchoFault[]
 }
 
 export interface SimulatorRequestRecord {
@@ -89,6 +96,8 @@ export interface AirbyteSimulator {
   /** For inspection; tests should change state through the API. */
   state: SimulatorState
   requests: SimulatorRequestRecord[]
+  /** Authorization headers an `echoNext` fault quoted back (to check they were scrubbed). */
+  echoedAuthorizations: string[]
   resetFaults: () => void
   close: () => Promise<void>
 }
@@ -133,6 +142,7 @@ export async function startAirbyteSimulator (opts: AirbyteSimulatorOptions = {})
   const store = createStore(settings.workspaceId)
   const faults: FaultSettings = {}
   const requests: SimulatorRequestRecord[] = []
+  const echoedAuthorizations: string[] = []
   const issuer = new TokenIssuer(settings, () => { store.tokensIssued++ })
   const routes: SimulatorRoute[] = [
     tokenRoute(issuer), ...workspaceRouteTable, ...actorRouteTable, ...connectionRouteTable, ...jobRouteTable
@@ -161,6 +171,13 @@ export async function startAirbyteSimulator (opts: AirbyteSimulatorOptions = {})
     if (match.kind === 'none') throw resourceNotFound('route', path)
     if (match.kind === 'wrong-method') throw methodNotAllowed(method, path)
     if (match.route.anonymous !== true) issuer.authenticate(req.headers.authorization)
+    const echo = takeEcho(faults.echoNext, method, path)
+    if (echo !== undefined) {
+      const authorization = echo.authorization === true ? req.headers.authorization : undefined
+      if (authorization !== undefined) echoedAuthorizations.push(authorization)
+      sendEcho(res, echo, echoedValues(decodeBody(raw, req.headers['content-type']), url.searchParams, store, path, authorization))
+      return
+    }
     const reply = await match.route.handle({
       params: match.params,
       query: url.searchParams,
@@ -199,6 +216,7 @@ export async function startAirbyteSimulator (opts: AirbyteSimulatorOptions = {})
     faults,
     state: store,
     requests,
+    echoedAuthorizations,
     resetFaults () {
       for (const key of Object.keys(faults) as Array<keyof FaultSettings>) delete faults[key]
     },

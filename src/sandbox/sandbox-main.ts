@@ -3,8 +3,10 @@
  * uses REDIS_URL, else a Redis on 127.0.0.1:6379, else a private redis-server, and runs API and worker
  * (ROLE=all) with the simulator wired in. Anything set in the environment still wins, except the Airbyte
  * connection settings, which always point at the simulator, and the listener: the sandbox has no caller
- * authentication (AUTH_MODE=none), so it only ever listens on 127.0.0.1.
+ * authentication (AUTH_MODE=none), so it only ever listens on 127.0.0.1. Descriptor secrets come from
+ * examples/sandbox-secrets/descriptor (DESCRIPTOR_SECRETS_DIR), never from the service's own credentials.
  */
+import { fileURLToPath } from 'node:url'
 import { loadConfig } from '../config.js'
 import { installSignalHandlers, startService } from '../main.js'
 import { startAirbyteSimulator } from './airbyte-simulator.js'
@@ -16,9 +18,11 @@ const simulator = await startAirbyteSimulator({
 })
 const redis = await findOrStartRedis()
 if (redis.started) process.stdout.write(`No Redis on 127.0.0.1:6379: started a private one at ${redis.url}\n`)
+// Descriptor secrets come from their own store, apart from the service's credentials (given inline below):
+// examples/sandbox-secrets/descriptor, laid out <domain>/<name> and <domain>/<dataProduct>/<name>.
+const descriptorSecrets = fileURLToPath(new URL('../../examples/sandbox-secrets/descriptor', import.meta.url))
 const env: Record<string, string | undefined> = {
-  SECRET_ORDERS_DB_PASSWORD: 'sandbox-db-password',
-  SECRET_SNOWFLAKE_PASSWORD: 'sandbox-warehouse-password',
+  DESCRIPTOR_SECRETS_DIR: descriptorSecrets,
   AIRBYTE_SYNC_POLL_MIN_MS: '500',
   AIRBYTE_SYNC_POLL_MAX_MS: '2000',
   ...process.env,
@@ -31,10 +35,6 @@ const env: Record<string, string | undefined> = {
   AIRBYTE_CLIENT_SECRET: 'sim-secret',
   AIRBYTE_WORKSPACE_ID: simulator.workspaceId,
   AIRBYTE_UI_URL: simulator.origin
-}
-// The sandbox's secrets come from its environment, like a deployment's SECRET_<NAME> variables.
-for (const [name, value] of Object.entries(env)) {
-  if (name.startsWith('SECRET_') && process.env[name] === undefined && value !== undefined) process.env[name] = value
 }
 const config = loadConfig(env)
 const service = await startService(config)

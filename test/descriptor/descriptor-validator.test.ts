@@ -51,7 +51,9 @@ function routing (handlers: Handler[], fallback?: Handler): HandlerRouting {
   }
 }
 
-const secrets = { has: (name: string) => name === 'known-secret' }
+const secrets: ValidateOptions['secrets'] = {
+  lookup: (name, scope) => name === 'known-secret' && scope.domain === 'finance' ? { kind: 'found', value: 'known-secret-value' } : { kind: 'not-granted' }
+}
 const options = (extra: Partial<ValidateOptions> = {}): ValidateOptions => ({ routing: routing([fake]), secrets, maxBytes: 256 * 1024, ...extra })
 
 function problemsOf (kind: unknown, descriptor: unknown, opts = options()): InputProblem[] {
@@ -338,12 +340,16 @@ t.test('checkSpecific gets the data product and a secret check', async (t) => {
   t.match(seen, [{ id: 'urn:dmb:dp:finance:cashflow:0' }, true, false])
 })
 
-t.test('an unknown secret reference is a problem with a hint about SECRETS_DIR and SECRET_<NAME>', async (t) => {
+t.test('a secret reference outside the data product\'s grant is a problem naming the secret, the data product and where to grant it', async (t) => {
   const dp = dataProduct([component({ name: 'a', specific: { source: { name: 'x', password: '${secret:db-password}', list: ['${secret:known-secret}', '${secret:other.key}'] } } })])
   const problems = problemsOf('COMPONENT_DESCRIPTOR', asComponentDescriptor(dp, 'a'))
   t.match(problems, [
-    { path: 'dataProduct.components.0.specific.source.password', message: 'unknown secret reference db-password', hint: /SECRETS_DIR.*SECRET_DB_PASSWORD/ },
-    { path: 'dataProduct.components.0.specific.source.list.1', message: 'unknown secret reference other.key', hint: /SECRET_OTHER_KEY/ }
+    {
+      path: 'dataProduct.components.0.specific.source.password',
+      message: 'secret "db-password" is not granted to data product urn:dmb:dp:finance:cashflow:0 (domain finance)',
+      hint: /DESCRIPTOR_SECRETS_DIR\/finance\/cashflow\/db-password.*DESCRIPTOR_SECRET_FINANCE__CASHFLOW__DB_PASSWORD.*DESCRIPTOR_SECRETS_DIR\/finance\/db-password.*DESCRIPTOR_SECRET_FINANCE__DB_PASSWORD/
+    },
+    { path: 'dataProduct.components.0.specific.source.list.1', message: 'secret "other.key" is not granted to data product urn:dmb:dp:finance:cashflow:0 (domain finance)', hint: /DESCRIPTOR_SECRET_FINANCE__OTHER_KEY/ }
   ])
   t.equal(problems.length, 2)
 })

@@ -29,12 +29,11 @@ export const FAST_ENV: Record<string, string> = {
   COMPONENT_LOCK_POLL_MS: '100',
   WORKER_LOCK_MS: '2000',
   WORKER_STALLED_INTERVAL_MS: '1000',
-  SHUTDOWN_GRACE_MS: '5000'
+  SHUTDOWN_GRACE_MS: '5000',
+  // Secrets of the example descriptors, granted to the finance domain as a deployment would.
+  DESCRIPTOR_SECRET_FINANCE__ORDERS_DB_PASSWORD: 'e2e-db-password-4711',
+  DESCRIPTOR_SECRET_FINANCE__SNOWFLAKE_PASSWORD: 'e2e-warehouse-password-4712'
 }
-
-// Secrets of the example descriptors, as a deployment would provide them.
-process.env.SECRET_ORDERS_DB_PASSWORD ??= 'e2e-db-password-4711'
-process.env.SECRET_SNOWFLAKE_PASSWORD ??= 'e2e-warehouse-password-4712'
 
 export interface Stack {
   base: string
@@ -52,6 +51,8 @@ export interface StackOptions {
   /** Start the service in this process (default true). */
   inProcess?: boolean
   redis?: TestRedis
+  /** Where the in-process service's log lines go (default stdout, silenced by LOG_LEVEL). */
+  logDestination?: { write: (line: string) => void }
 }
 
 export async function startStack (t: Test, opts: StackOptions = {}): Promise<Stack> {
@@ -70,7 +71,7 @@ export async function startStack (t: Test, opts: StackOptions = {}): Promise<Sta
   const config = loadConfig(env)
   const stack: Stack = { base: '', sim, redis, prefix, env, config }
   if (opts.inProcess !== false) {
-    stack.service = await startService(config)
+    stack.service = await startService(config, { logDestination: opts.logDestination })
     stack.base = `${stack.service.url ?? ''}${config.basePath}`
   }
   t.teardown(async () => {

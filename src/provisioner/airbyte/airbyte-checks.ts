@@ -14,6 +14,9 @@ import { clientFor, WORKSPACE_HINT, workspaceOf, type AirbyteHandlerDeps } from 
 import { streamProblems } from './airbyte-streams.js'
 import { quartzCronProblem } from './quartz-cron.js'
 
+/** Field names connectors use for secrets (Airbyte masks the fields their spec marks `airbyte_secret`). */
+const SECRET_FIELD = /pass(word|phrase)?|secret|token|key|credential|auth|cert/i
+
 export function checkSpecific (deps: AirbyteHandlerDeps, component: Component, _ctx: CheckContext): SpecificCheck {
   const specific = component.specific as unknown as AirbyteSpecific
   const problems: InputProblem[] = []
@@ -62,6 +65,9 @@ export function checkSpecific (deps: AirbyteHandlerDeps, component: Component, _
   for (const ref of collectSecretRefs(specific)) {
     if (!/^(source|destination)\.connectionConfiguration\./.test(ref.path)) {
       problems.push({ path: ref.path, message: 'secret references are resolved only inside source/destination connectionConfiguration', hint: 'names and connection settings end up in Airbyte and in logs: write them in clear' })
+    } else if (!SECRET_FIELD.test(ref.path.split('.').pop() ?? '')) {
+      // Airbyte masks only the fields a connector's spec marks secret; any other field it stores and shows in clear.
+      warnings.push(`${ref.path}: secret "${ref.name}" is put in a field that does not look like a secret field; Airbyte may store and show it in clear`)
     }
   }
 

@@ -5,6 +5,7 @@
 import { ConfigError, PermanentUpstreamError } from '../../errors.js'
 import type { AirbyteConfig } from '../../config.js'
 import { basicAuth, noAuth, oauthClientCredentials, staticBearer, type CredentialProvider } from '../../outbound/credential-provider.js'
+import { SecretScrubber } from '../../secrets/secret-scrubber.js'
 import { createUpstreamHttp, isTryAgainLater, type ConcurrencyLimiter, type UpstreamHttp } from '../../outbound/upstream-http.js'
 
 export interface WorkspaceResponse { workspaceId: string, name: string, dataResidency?: string, notifications?: unknown }
@@ -255,15 +256,14 @@ export interface AirbyteClientDeps {
 
 export function createAirbyteClient (config: AirbyteConfig, deps: AirbyteClientDeps = {}): AirbyteClient {
   if (config.apiUrl === undefined) throw new ConfigError('AIRBYTE_API_URL is not set: the Airbyte handler cannot reach Airbyte')
-  const secrets = [config.clientSecret, config.password, config.token].filter((s): s is string => s !== undefined && s !== '')
-  const redact = (s: string): string => {
-    const out = secrets.reduce((acc, secret) => acc.split(secret).join('[redacted]'), s)
-    return deps.redact === undefined ? out : deps.redact(out)
-  }
+  // Its own credentials are always masked, even when no process-wide scrubber is given (tests, tools).
+  const own = new SecretScrubber()
+  for (const secret of [config.clientSecret, config.password, config.token]) if (secret !== undefined) own.add(secret)
+  const redact = (s: string): string => deps.redact === undefined ? own.scrub(s) : deps.redact(own.scrub(s))
   const http = createUpstreamHttp({
     baseUrl: config.apiUrl,
     target: 'Airbyte',
-    credentials: airbyteCredentials(config, deps.fetch),
+    credentials: airbyteCredentials(config, deps.fetch, redact),
     timeoutMs: config.requestTimeoutMs,
     retries: config.callRetries,
     retryBaseMs: config.retryBaseMs,
@@ -274,7 +274,7 @@ export function createAirbyteClient (config: AirbyteConfig, deps: AirbyteClientD
   return airbyteClientFromHttp(http)
 }
 
-function airbyteCredentials (config: AirbyteConfig, fetchImpl?: typeof fetch): CredentialProvider {
+function airbyteCredentials (config: AirbyteConfig, fetchImpl?: typeof fetch, redact?: (s: string) => string): CredentialProvider {
   const missing = (name: string): never => { throw new ConfigError(`${name} is required when AIRBYTE_AUTH=${config.auth}`) }
   switch (config.auth) {
     case 'client_credentials':
@@ -285,7 +285,8 @@ function airbyteCredentials (config: AirbyteConfig, fetchImpl?: typeof fetch): C
         body: 'json',
         target: 'Airbyte',
         timeoutMs: config.requestTimeoutMs,
-        fetch: fetchImpl
+        fetch: fetchImpl,
+        redact
       })
     case 'basic':
       return basicAuth(config.username ?? missing('AIRBYTE_USERNAME'), config.password ?? missing('AIRBYTE_PASSWORD'))

@@ -7,9 +7,9 @@ import { DescriptorInvalidError, PermanentUpstreamError } from '../../errors.js'
 import type { ReverseProvisioningContext } from '../handler.js'
 import { MASKED_SECRET, stripUtc, type ConnectionResponse, type StreamConfiguration } from './airbyte-client.js'
 import { clientFor, type AirbyteHandlerDeps } from './airbyte-state.js'
+import { secretNameFrom } from '../../secrets/secret-scope.js'
 
 const PREFIX = 'spec.mesh.specific'
-const MAX_SECRET_NAME = 253
 
 export async function reverseProvision (deps: AirbyteHandlerDeps, ctx: ReverseProvisioningContext): Promise<{ updates: Record<string, unknown> }> {
   const connectionId = param(ctx.params, 'connectionId')
@@ -65,7 +65,7 @@ export async function reverseProvision (deps: AirbyteHandlerDeps, ctx: ReversePr
 
   ctx.log.info(`described connection "${connection.name}" (${connection.connectionId}) with source ${source.sourceId} and destination ${destination.destinationId}`)
   if (placeholders.length > 0) {
-    ctx.log.warn(`Airbyte does not reveal secrets: create these in the secret store before provisioning: ${placeholders.join(', ')}`)
+    ctx.log.warn(`Airbyte does not reveal secrets: create these in the descriptor secret store (DESCRIPTOR_SECRETS_DIR/<domain>/<name>, or <domain>/<dataProduct>/<name> for one data product) before provisioning: ${placeholders.join(', ')}`)
   }
   return { updates }
 }
@@ -87,7 +87,8 @@ function streamSpec (s: StreamConfiguration): Record<string, unknown> {
 /** A copy with every masked value replaced by a `${secret:<prefix>-<key path>}` placeholder. */
 function unmask (value: unknown, prefix: string, placeholders: string[], path: string[] = []): unknown {
   if (value === MASKED_SECRET) {
-    const name = `${prefix}-${path.map((p) => p.replace(/[^A-Za-z0-9_-]+/g, '-')).join('.')}`.slice(0, MAX_SECRET_NAME)
+    // A valid store name (secret-scope.ts): single separators, no path characters.
+    const name = secretNameFrom([`${prefix}-${path[0] ?? ''}`, ...path.slice(1)])
     placeholders.push(name)
     return `\${secret:${name}}`
   }

@@ -19,7 +19,7 @@ import { killAndResumeAtEveryStep, runSteps } from '../../helpers/handler-kit.js
 const SAMPLES = new URL('../../fixtures/peer-shapes/airbyte-provisioner/', import.meta.url)
 const PG_PASSWORD = 'pg-secret-value-1'
 const SNOW_PASSWORD = 'snow-secret-value-2'
-const store = createSecretStore({ env: { SECRET_PG_PASSWORD: PG_PASSWORD, SECRET_SNOW_PASSWORD: SNOW_PASSWORD } })
+const store = createSecretStore({ env: { DESCRIPTOR_SECRET_FINANCE__PG_PASSWORD: PG_PASSWORD, DESCRIPTOR_SECRET_FINANCE__SNOW_PASSWORD: SNOW_PASSWORD } })
 const dataProduct: DataProduct = { id: 'urn:dmb:dp:finance:cashflow:0', components: [] }
 
 type H = Handler<AirbyteState>
@@ -109,7 +109,7 @@ async function run (handler: H, operation: ComponentOperation, comp: Component,
       warn: (message) => logs.push({ level: 'WARNING', phase, message }),
       error: (message) => logs.push({ level: 'ERROR', phase, message })
     },
-    secrets: { resolve: async (value) => resolveSecretRefs(value, store, new Set()) },
+    secrets: { resolve: async (value) => resolveSecretRefs(value, store, dataProduct) },
     signal: new AbortController().signal
   })
   for (let i = opts.from ?? 0; i < (opts.until ?? steps.length); i++) {
@@ -411,7 +411,7 @@ t.test('reverse provisioning describes a connection, with placeholders for maske
   t.equal(updates[`${p}.connection.prefix`], 'raw_')
   t.same(updates[`${p}.connection.streams`], [{ name: 'orders', syncMode: 'incremental_deduped_history', cursorField: ['updated_at'], primaryKey: [['id']] }])
   t.notMatch(JSON.stringify(updates), /\*\*\*\*|pg-secret|snow-secret/)
-  t.ok(logs.some((m) => /create these in the secret store.*orders-pg-warehouse-source-password/.test(m)))
+  t.ok(logs.some((m) => /create these in the descriptor secret store \(DESCRIPTOR_SECRETS_DIR\/<domain>\/<name>.*orders-pg-warehouse-source-password/.test(m)))
 
   const byName = await handler.reverseProvision({ ...ctx, params: { connectionName: 'orders-pg -> warehouse', workspaceId: sim.workspaceId } })
   t.same(byName.updates, updates)
@@ -507,6 +507,15 @@ t.test('checkSpecific reports cron, duplicate streams, workspace, misplaced secr
   t.same(handler.checkSpecific(component(withWorkspace), { dataProduct, hasSecret: () => true }), { problems: [], warnings: [] })
   const dbt = handler.checkSpecific(component({ ...sampleSpecific('component-legacy-dbt-url.yaml'), workspaceId: 'ws-1', source: { ...baseSpecific().source }, destination: baseSpecific().destination }), { dataProduct, hasSecret: () => true })
   t.same(dbt, { problems: [], warnings: ['connection.dbtGitUrl is ignored: current Airbyte has no dbt operations'] })
+})
+
+t.test('checkSpecific warns when a secret is put in a field Airbyte stores in clear (host)', async (t) => {
+  const handler = createAirbyteHandler({ config: configFor(undefined), client: () => { throw new Error('not used') } })
+  const spec: Record<string, any> = { ...baseSpecific(), workspaceId: 'ws-1' }
+  spec.source.connectionConfiguration.host = '${secret:pg-password}'
+  const check = handler.checkSpecific(component(spec), { dataProduct, hasSecret: () => true })
+  t.same(check.problems, [])
+  t.same(check.warnings, ['source.connectionConfiguration.host: secret "pg-password" is put in a field that does not look like a secret field; Airbyte may store and show it in clear'])
 })
 
 t.test('checkUpstream checks streams of an existing source, read-only', async (t) => {
