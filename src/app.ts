@@ -11,6 +11,8 @@ import type { HandlerRegistry } from './provisioner/handler-registry.js'
 import type { SecretStore } from './secrets/secret-store.js'
 import { openapiDocument } from './openapi/openapi-spec.js'
 import errorHandler from './plugins/error-handler.js'
+import { clientErrorHandler, frameworkErrors } from './plugins/framework-errors.js'
+import notFoundHandler from './plugins/not-found-handler.js'
 import taskQueue from './plugins/task-queue.js'
 import descriptorValidation from './plugins/descriptor-validation.js'
 import provisioningRoutes from './routes/provisioning-routes.js'
@@ -30,6 +32,16 @@ export interface AppDeps {
 }
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/
+// Node's default header block limit (request line included), stated so replies can name it.
+const MAX_HEADER_BYTES = 16 * 1024
+
+/**
+ * Node checks request and header deadlines only every `connectionsCheckingInterval` (default 30 s, which would
+ * let a stalled body live twice the timeout): check ten times per shortest timeout, at most once a second.
+ */
+function checkingInterval (config: Config): number {
+  return Math.max(10, Math.min(1000, Math.floor(Math.min(config.requestTimeoutMs, config.headersTimeoutMs) / 10)))
+}
 
 export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps
@@ -42,11 +54,26 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
       const id = Array.isArray(incoming) ? incoming[0] : incoming
       return id !== undefined && SAFE_REQUEST_ID.test(id) ? id : randomUUID()
     },
-    routerOptions: { ignoreTrailingSlash: true }
+    routerOptions: { ignoreTrailingSlash: true },
+    // Slow clients cannot hold a connection: headers and the whole request each have a deadline (408 after it).
+    requestTimeout: config.requestTimeoutMs,
+    http: {
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout: config.headersTimeoutMs,
+      connectionsCheckingInterval: checkingInterval(config),
+      maxHeaderSize: MAX_HEADER_BYTES
+    },
+    // Fastify's Ajv defaults coerce types ("true" and 1 become true) and strip unknown fields: a destructive flag
+    // must be the JSON boolean itself, and the body must reach the routes as sent.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true } },
+    clientErrorHandler: clientErrorHandler({ requestTimeoutMs: config.requestTimeoutMs, headersTimeoutMs: config.headersTimeoutMs, maxHeaderBytes: MAX_HEADER_BYTES }),
+    frameworkErrors
   })
   // A callback hook, not an async one: it runs on every request, status polls included.
   app.addHook('onRequest', (request, reply, done) => { reply.header('x-request-id', request.id); done() })
 
+  // First: it learns every route (swagger-ui's included) from the onRoute hook to tell 405 from 404.
+  await app.register(notFoundHandler, { ignoreTrailingSlash: true })
   await app.register(swagger, {
     mode: 'static',
     specification: { document: { ...openapiDocument, servers: [{ url: config.basePath === '' ? '/' : config.basePath }] } as never }
