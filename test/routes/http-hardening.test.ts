@@ -321,7 +321,7 @@ t.test('a client sending slowly but within the deadline is served', async t => {
     socket.on('close', () => { resolve({ status: Number(received.split(' ')[1]), headers: {}, body: received, closed: true }) })
     socket.on('connect', () => {
       socket.write('GET /health/live HTTP/1.1\r\n')
-      // Half the headers deadline later: well inside it on any machine the deadline itself holds on.
+      // A fifth of the headers deadline later: inside it on any machine the deadline itself holds on.
       setTimeout(() => { socket.write('Host: test\r\nConnection: close\r\n\r\n') }, HEADERS_TIMEOUT_MS / 5)
     })
   })
