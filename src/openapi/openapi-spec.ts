@@ -123,7 +123,8 @@ function pathPattern (template: string): RegExp {
   const source = template
     .split(/\{[^}]+\}/)
     .map((literal) => literal.replace(/[.*+?^$()|[\]\\]/g, '\\$&'))
-    .join('[^/]+')
+    // `*`, not `+`: the router matches an empty parameter too (`/v1/provision//status`).
+    .join('[^/]*')
   return new RegExp(`^${source}$`)
 }
 
