@@ -32,6 +32,7 @@ export interface AppDeps {
 }
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/
+const IGNORE_TRAILING_SLASH = true
 // Node's default header block limit (request line included), stated so replies can name it.
 const MAX_HEADER_BYTES = 16 * 1024
 
@@ -54,7 +55,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
       const id = Array.isArray(incoming) ? incoming[0] : incoming
       return id !== undefined && SAFE_REQUEST_ID.test(id) ? id : randomUUID()
     },
-    routerOptions: { ignoreTrailingSlash: true },
+    routerOptions: { ignoreTrailingSlash: IGNORE_TRAILING_SLASH },
     // Slow clients cannot hold a connection: headers and the whole request each have a deadline (408 after it).
     requestTimeout: config.requestTimeoutMs,
     http: {
@@ -73,7 +74,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', (request, reply, done) => { reply.header('x-request-id', request.id); done() })
 
   // First: it learns every route (swagger-ui's included) from the onRoute hook to tell 405 from 404.
-  await app.register(notFoundHandler, { ignoreTrailingSlash: true })
+  await app.register(notFoundHandler, { ignoreTrailingSlash: IGNORE_TRAILING_SLASH })
   await app.register(swagger, {
     mode: 'static',
     specification: { document: { ...openapiDocument, servers: [{ url: config.basePath === '' ? '/' : config.basePath }] } as never }
