@@ -84,6 +84,7 @@ function schemaProblems (error: FastifyError, input: unknown): InputProblem[] {
 const FRAMEWORK_HINTS: Record<string, string> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'Send a smaller descriptor (see MAX_DESCRIPTOR_BYTES).',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'Send the body as application/json.',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'Send a well-formed JSON object; keys named __proto__ or constructor are refused.',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'Send a JSON object as the body, or no content-type header when there is no body.',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'Send a content-length that matches the body.',
   PRV_ERR_UNKNOWN_TOKEN: 'Use a token returned by this service within the retention period, on the status route of its operation.'
