@@ -75,12 +75,13 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
 
   // First: it learns every route (swagger-ui's included) from the onRoute hook to tell 405 from 404.
   await app.register(notFoundHandler, { ignoreTrailingSlash: IGNORE_TRAILING_SLASH })
+  // Before any route too: a route takes the error handler in place when its plugin loads (the docs' included).
+  await app.register(errorHandler, { isDegraded: () => app.redis.status !== 'ready' })
   await app.register(swagger, {
     mode: 'static',
     specification: { document: { ...openapiDocument, servers: [{ url: config.basePath === '' ? '/' : config.basePath }] } as never }
   })
   await app.register(swaggerUi, { routePrefix: `${config.basePath}/docs` })
-  await app.register(errorHandler, { isDegraded: () => app.redis.status !== 'ready' })
   await app.register(taskQueue, { redisUrl: config.redisUrl, prefix: config.queuePrefix, retentionSeconds: config.taskRetentionSeconds })
   await app.register(descriptorValidation, { registry: deps.registry, secrets: deps.secrets, maxDescriptorBytes: config.maxDescriptorBytes })
 

@@ -40,7 +40,9 @@ export default fp(async function notFoundHandler (app: FastifyInstance, opts: No
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?', 1)[0] ?? '/'
     const shown = path.length > MAX_ECHOED_PATH ? `${path.slice(0, MAX_ECHOED_PATH)}...` : path
-    const allowed = [...methods].filter(method => method !== request.method && served.find(method as never, path) !== null).sort()
+    // A route of this very method that found nothing to serve (a missing /docs/static file) is a 404.
+    const routed = served.find(request.method as never, path) !== null
+    const allowed = routed ? [] : [...methods].filter(method => served.find(method as never, path) !== null).sort()
     if (allowed.length > 0) {
       return reply.code(405).header('allow', allowed.join(', ')).send(requestValidationError([{
         path: '',
@@ -50,7 +52,7 @@ export default fp(async function notFoundHandler (app: FastifyInstance, opts: No
     }
     return reply.code(404).send(requestValidationError([{
       path: '',
-      message: `no route ${request.method} ${shown}`,
+      message: routed ? `nothing found at ${request.method} ${shown}` : `no route ${request.method} ${shown}`,
       hint: 'See /docs for the routes this service serves (under its base path).'
     }]))
   })

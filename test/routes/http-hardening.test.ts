@@ -138,6 +138,12 @@ t.test('an unknown route is a 404 and a known path under another method a 405 wi
     t.equal(res.status, 404, url)
     t.match(res.body.userMessage, /no route GET/)
   }
+  const missingDoc = await app.inject({ url: '/docs/static/no-such-file.js' })
+  t.equal(missingDoc.statusCode, 404, 'a route of the method that finds nothing is a 404, not a 405')
+  t.match(missingDoc.json(), { userMessage: /nothing found at GET/, moreInfo: { problems: [/nothing found/] } })
+  const postDocs = await app.inject({ method: 'POST', url: '/docs/json' })
+  t.equal(postDocs.statusCode, 405)
+  t.equal(postDocs.headers.allow, 'GET, HEAD', 'the docs routes count too')
   const token = randomUUID()
   const byPath = new Map<string, Set<string>>()
   for (const op of listOperations()) {
