@@ -70,16 +70,14 @@ export function clientErrorHandler (limits: TransportLimits): (this: FastifyInst
 }
 
 /** Fastify's `frameworkErrors`: the router could not route the URL at all. */
-export function frameworkErrors (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+export function frameworkErrors (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   reply.header('x-request-id', request.id).type('application/json; charset=utf-8')
   if (error.code === 'FST_ERR_BAD_URL') {
-    void reply.code(400).send(requestValidationError([{ path: '', message: 'the URL is malformed (invalid percent-encoding)', hint: 'Percent-encode the URL path correctly (RFC 3986).' }]))
-    return
+    return reply.code(400).send(requestValidationError([{ path: '', message: 'the URL is malformed (invalid percent-encoding)', hint: 'Percent-encode the URL path correctly (RFC 3986).' }]))
   }
   if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-    void reply.code(414).send(requestValidationError([{ path: '', message: 'a path parameter of the URL is too long', hint: 'Use a token returned by this service.' }]))
-    return
+    return reply.code(414).send(requestValidationError([{ path: '', message: 'a path parameter of the URL is too long', hint: 'Use a token returned by this service.' }]))
   }
   request.log.error({ err: error }, 'router error')
-  void reply.code(500).send(systemError(500, request.id))
+  return reply.code(500).send(systemError(500, request.id))
 }

@@ -59,7 +59,7 @@ const oddString = fc.oneof(
   fc.constantFrom('', ' ', '\u0000', '\u200b', '\uFFFF', '\uD800', '${secret:orders-db-password}', 'true', '1', 'null', 'COMPONENT_DESCRIPTOR'),
   fc.array(fc.oneof(fc.constantFrom(...YAML_JUNK), fc.string()), { maxLength: 8 }).map(lines => lines.join('\n')),
   fc.integer({ min: 1_000, max: 300_000 }).map(n => 'x'.repeat(n)),
-  fc.integer({ min: 1, max: 2_000 }).map(n => '[' .repeat(n))
+  fc.integer({ min: 1, max: 2_000 }).map(n => '['.repeat(n))
 )
 
 const anyValue: fc.Arbitrary<unknown> = fc.oneof(
