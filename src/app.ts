@@ -32,6 +32,7 @@ export interface AppDeps {
 }
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
 const IGNORE_TRAILING_SLASH = true
 // Node's default header block limit (request line included), stated so replies can name it.
 const MAX_HEADER_BYTES = 16 * 1024
