@@ -31,7 +31,7 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger']
 }
 
-const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/
 
 const IGNORE_TRAILING_SLASH = true
 // Node's default header block limit (request line included), stated so replies can name it.
