@@ -70,14 +70,14 @@ export function clientErrorHandler (limits: TransportLimits): (this: FastifyInst
 }
 
 /** Fastify's `frameworkErrors`: the router could not route the URL at all. */
-export function frameworkErrors (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+export function frameworkErrors (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   reply.header('x-request-id', request.id).type('application/json; charset=utf-8')
   if (error.code === 'FST_ERR_BAD_URL') {
-    return reply.code(400).send(requestValidationError([{ path: '', message: 'the URL is malformed (invalid percent-encoding)', hint: 'Percent-encode the URL path correctly (RFC 3986).' }]))
+    reply.code(400).send(requestValidationError([{ path: '', message: 'the URL is malformed (invalid percent-encoding)', hint: 'Percent-encode the URL path correctly (RFC 3986).' }]))
+  } else if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    reply.code(414).send(requestValidationError([{ path: '', message: 'a path parameter of the URL is too long', hint: 'Use a token returned by this service.' }]))
+  } else {
+    request.log.error({ err: error }, 'router error')
+    reply.code(500).send(systemError(500, request.id))
   }
-  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-    return reply.code(414).send(requestValidationError([{ path: '', message: 'a path parameter of the URL is too long', hint: 'Use a token returned by this service.' }]))
-  }
-  request.log.error({ err: error }, 'router error')
-  return reply.code(500).send(systemError(500, request.id))
 }
