@@ -4,11 +4,12 @@
 FROM node:26-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# npm install with the lock, not npm ci: the lock lacks msgpackr-extract's other-platform builds (see .ci/run).
-RUN npm install --no-audit --no-fund
+# Exactly the lock, dev dependencies included: the build runs the TypeScript 7 compiler (node_modules/typescript-native).
+RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json openapi.yaml ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+# The runtime stage copies node_modules, so drop the dev dependencies once the build no longer needs them.
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:26-slim
 ENV NODE_ENV=production PORT=8093 HOST=0.0.0.0

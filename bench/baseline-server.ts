@@ -26,4 +26,4 @@ app.get('/baseline/status/:token', async (request) => {
 })
 const url = await app.listen({ port: Number(process.env.PORT ?? 0), host: '127.0.0.1' })
 process.stdout.write(`LISTENING ${url}\n`)
-process.once('SIGTERM', () => { void app.close().then(async () => { await queue.close(); redis.disconnect(); process.exit(0) }) })
+process.once('SIGTERM', () => { app.close().then(async () => { await queue.close(); redis.disconnect(); process.exit(0) }, () => process.exit(1)) })

@@ -68,9 +68,18 @@ function descriptor (i: number, componentCount = 3): string {
   }))
   return stringify({
     dataProduct: {
-      id: `urn:dmb:dp:finance:bench${i}:0`, name: `Bench ${i}`, description: 'A data product for the benchmark', kind: 'dataproduct',
-      domain: 'finance', version: '0.2.0', environment: 'development', dataProductOwner: 'user:jane.doe_company.com',
-      devGroup: 'group:datameshplatform', tags: [], specific: {}, components
+      id: `urn:dmb:dp:finance:bench${i}:0`,
+      name: `Bench ${i}`,
+      description: 'A data product for the benchmark',
+      kind: 'dataproduct',
+      domain: 'finance',
+      version: '0.2.0',
+      environment: 'development',
+      dataProductOwner: 'user:jane.doe_company.com',
+      devGroup: 'group:datameshplatform',
+      tags: [],
+      specific: {},
+      components
     },
     componentIdToProvision: components[0]?.id
   })
@@ -101,9 +110,17 @@ function varyingBody (count: number, format: 'yaml' | 'json'): autocannon.Option
 const redis = await findOrStartRedis()
 const prefix = `bench-${process.pid}`
 const env = {
-  REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', PORT: '0', HOST: '127.0.0.1',
+  REDIS_URL: redis.url,
+  QUEUE_PREFIX: prefix,
+  LOG_LEVEL: 'warn',
+  PORT: '0',
+  HOST: '127.0.0.1',
+  // Same conditions as the bare baseline server: no caller checks, no per-caller limit (one load generator, one address).
+  AUTH_MODE: 'none',
+  RATE_LIMIT_MAX: '0',
   AIRBYTE_WORKSPACE_ID: '00000000-0000-4000-8000-000000000001',
-  SECRET_ORDERS_DB_PASSWORD: 'bench', SECRET_SNOWFLAKE_PASSWORD: 'bench'
+  SECRET_ORDERS_DB_PASSWORD: 'bench',
+  SECRET_SNOWFLAKE_PASSWORD: 'bench'
 }
 const children: ChildProcess[] = []
 try {
@@ -115,60 +132,68 @@ try {
   children.push(api.child, baseline.child)
 
   if (PARTS.has('enqueue')) {
-  for (const format of ['yaml', 'json'] as const) {
-    console.log(`\n-- enqueue, descriptor as ${format.toUpperCase()} --`)
-    const ours = await cannon('POST /v1/provision', { url: `${api.url}/v1/provision`, method: 'POST', headers: { 'content-type': 'application/json' }, setupClient: varyingBody(10_000, format) })
-    const base = await cannon('baseline: yaml.parse + queue.add', { url: `${baseline.url}/baseline/provision`, method: 'POST', headers: { 'content-type': 'application/json' }, setupClient: varyingBody(10_000, format) })
-    console.log(`ratio ${(ours.requests.average / base.requests.average).toFixed(2)} of baseline (goal >= 0.70), p99 ${ours.latency.p99} ms (goal < 25 ms)`)
-  }
+    for (const format of ['yaml', 'json'] as const) {
+      console.log(`\n-- enqueue, descriptor as ${format.toUpperCase()} --`)
+      const ours = await cannon('POST /v1/provision', { url: `${api.url}/v1/provision`, method: 'POST', headers: { 'content-type': 'application/json' }, setupClient: varyingBody(10_000, format) })
+      const base = await cannon('baseline: yaml.parse + queue.add', { url: `${baseline.url}/baseline/provision`, method: 'POST', headers: { 'content-type': 'application/json' }, setupClient: varyingBody(10_000, format) })
+      console.log(`ratio ${(ours.requests.average / base.requests.average).toFixed(2)} of baseline (goal >= 0.70), p99 ${ours.latency.p99} ms (goal < 25 ms)`)
+    }
   }
   if (PARTS.has('status')) {
-  console.log('\n-- status --')
-  const submitted = await fetch(`${api.url}/v1/provision`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ descriptorKind: 'COMPONENT_DESCRIPTOR', descriptor: descriptor(-1) }) })
-  const token = await submitted.text()
-  const status = await cannon('GET /v1/provision/{token}/status', { url: `${api.url}/v1/provision/${token}/status` })
-  const bare = await cannon('baseline: one Redis GET', { url: `${baseline.url}/baseline/status/${token}` })
-  console.log(`ratio ${(status.requests.average / bare.requests.average).toFixed(2)} of baseline (goal >= 0.50)`)
+    console.log('\n-- status --')
+    const submitted = await fetch(`${api.url}/v1/provision`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ descriptorKind: 'COMPONENT_DESCRIPTOR', descriptor: descriptor(-1) }) })
+    const token = await submitted.text()
+    const status = await cannon('GET /v1/provision/{token}/status', { url: `${api.url}/v1/provision/${token}/status` })
+    const bare = await cannon('baseline: one Redis GET', { url: `${baseline.url}/baseline/status/${token}` })
+    console.log(`ratio ${(status.requests.average / bare.requests.average).toFixed(2)} of baseline (goal >= 0.50)`)
   }
   api.child.kill('SIGTERM')
   baseline.child.kill('SIGTERM')
   await deleteKeys(redis.url, prefix)
 
   if (PARTS.has('e2e')) {
-  console.log(`\n-- end to end: ${E2E_COMPONENTS} component provisions, zero-latency simulator --`)
-  const sim = await startAirbyteSimulator({ syncDurationMs: 0 })
-  const e2eEnv = {
-    ...env, QUEUE_PREFIX: `${prefix}-e2e`, AIRBYTE_API_URL: sim.url, AIRBYTE_AUTH: 'client_credentials', AIRBYTE_CLIENT_ID: 'sim-client',
-    AIRBYTE_CLIENT_SECRET: 'sim-secret', AIRBYTE_WORKSPACE_ID: sim.workspaceId, AIRBYTE_SYNC_POLL_MIN_MS: '20', AIRBYTE_SYNC_POLL_MAX_MS: '100',
-    WORKER_CONCURRENCY: '32', AIRBYTE_MAX_CONCURRENT_REQUESTS: '64'
-  }
-  const e2eApi = await spawnListening(['src/main.ts'], { ...e2eEnv, ROLE: 'api', LOG_LEVEL: 'info' })
-  const worker = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { ...process.env, ...e2eEnv, ROLE: 'worker' }, stdio: 'inherit' })
-  children.push(e2eApi.child, worker)
-  const started = Date.now()
-  const tokens: string[] = []
-  for (let i = 0; i < E2E_COMPONENTS; i += 50) {
-    tokens.push(...await Promise.all(Array.from({ length: Math.min(50, E2E_COMPONENTS - i) }, async (_, k) => {
-      const res = await fetch(`${e2eApi.url}/v1/provision`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ descriptorKind: 'COMPONENT_DESCRIPTOR', descriptor: descriptor(i + k, 1) }) })
-      return await res.text()
-    })))
-  }
-  const pending = new Set(tokens)
-  let failed = 0
-  while (pending.size > 0) {
-    for (const t of [...pending]) {
-      const body = await (await fetch(`${e2eApi.url}/v1/provision/${t}/status`)).json() as { status: string }
-      if (body.status !== 'RUNNING') { pending.delete(t); if (body.status !== 'COMPLETED') failed++ }
+    console.log(`\n-- end to end: ${E2E_COMPONENTS} component provisions, zero-latency simulator --`)
+    const sim = await startAirbyteSimulator({ syncDurationMs: 0 })
+    const e2eEnv = {
+      ...env,
+      QUEUE_PREFIX: `${prefix}-e2e`,
+      AIRBYTE_API_URL: sim.url,
+      AIRBYTE_AUTH: 'client_credentials',
+      AIRBYTE_CLIENT_ID: 'sim-client',
+      AIRBYTE_CLIENT_SECRET: 'sim-secret',
+      AIRBYTE_WORKSPACE_ID: sim.workspaceId,
+      AIRBYTE_SYNC_POLL_MIN_MS: '20',
+      AIRBYTE_SYNC_POLL_MAX_MS: '100',
+      WORKER_CONCURRENCY: '32',
+      AIRBYTE_MAX_CONCURRENT_REQUESTS: '64'
     }
-    if (pending.size > 0) await new Promise(resolve => setTimeout(resolve, 200))
-  }
-  const seconds = (Date.now() - started) / 1000
-  console.log(`${E2E_COMPONENTS} components in ${seconds.toFixed(1)} s = ${(E2E_COMPONENTS / seconds).toFixed(1)} components/s, ${failed} failed; connections in the simulator: ${sim.state.connections.size}`)
-  console.log(`RSS at the end: API ${rssMb(e2eApi.child.pid)}, worker ${rssMb(worker.pid)}`)
-  e2eApi.child.kill('SIGTERM')
-  worker.kill('SIGTERM')
-  await sim.close()
-  await deleteKeys(redis.url, `${prefix}-e2e`)
+    const e2eApi = await spawnListening(['src/main.ts'], { ...e2eEnv, ROLE: 'api', LOG_LEVEL: 'info' })
+    const worker = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { ...process.env, ...e2eEnv, ROLE: 'worker' }, stdio: 'inherit' })
+    children.push(e2eApi.child, worker)
+    const started = Date.now()
+    const tokens: string[] = []
+    for (let i = 0; i < E2E_COMPONENTS; i += 50) {
+      tokens.push(...await Promise.all(Array.from({ length: Math.min(50, E2E_COMPONENTS - i) }, async (_, k) => {
+        const res = await fetch(`${e2eApi.url}/v1/provision`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ descriptorKind: 'COMPONENT_DESCRIPTOR', descriptor: descriptor(i + k, 1) }) })
+        return await res.text()
+      })))
+    }
+    const pending = new Set(tokens)
+    let failed = 0
+    while (pending.size > 0) {
+      for (const t of [...pending]) {
+        const body = await (await fetch(`${e2eApi.url}/v1/provision/${t}/status`)).json() as { status: string }
+        if (body.status !== 'RUNNING') { pending.delete(t); if (body.status !== 'COMPLETED') failed++ }
+      }
+      if (pending.size > 0) await new Promise(resolve => setTimeout(resolve, 200))
+    }
+    const seconds = (Date.now() - started) / 1000
+    console.log(`${E2E_COMPONENTS} components in ${seconds.toFixed(1)} s = ${(E2E_COMPONENTS / seconds).toFixed(1)} components/s, ${failed} failed; connections in the simulator: ${sim.state.connections.size}`)
+    console.log(`RSS at the end: API ${rssMb(e2eApi.child.pid)}, worker ${rssMb(worker.pid)}`)
+    e2eApi.child.kill('SIGTERM')
+    worker.kill('SIGTERM')
+    await sim.close()
+    await deleteKeys(redis.url, `${prefix}-e2e`)
   }
 } finally {
   for (const child of children) child.kill('SIGTERM')

@@ -22,6 +22,12 @@ import statusRoutes from './routes/status-routes.js'
 import reverseProvisioningRoutes from './routes/reverse-provisioning-routes.js'
 import healthRoutes from './routes/health-routes.js'
 import { loggerOptions } from './logger.js'
+import { createCallerAuthenticator } from './auth/caller-authenticator.js'
+import loadShedding from './plugins/load-shedding.js'
+import securityHeaders from './plugins/security-headers.js'
+import { DOCS_CSP } from './plugins/security-headers.js'
+import authentication from './plugins/authentication.js'
+import rateLimiting from './plugins/rate-limiting.js'
 
 export interface AppDeps {
   config: Config
@@ -31,7 +37,7 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger']
 }
 
-const SAFE_REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 const IGNORE_TRAILING_SLASH = true
 // Node's default header block limit (request line included), stated so replies can name it.
@@ -71,6 +77,8 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     clientErrorHandler: clientErrorHandler({ requestTimeoutMs: config.requestTimeoutMs, headersTimeoutMs: config.headersTimeoutMs, maxHeaderBytes: MAX_HEADER_BYTES }),
     frameworkErrors
   })
+  // Before anything connects: AUTH_MODE=bearer without a usable token refuses to start here (ConfigError).
+  const authenticator = createCallerAuthenticator(config.auth, { log: (level, message) => { app.log[level](message) } })
   // A callback hook, not an async one: it runs on every request, status polls included.
   app.addHook('onRequest', (request, reply, done) => { reply.header('x-request-id', request.id); done() })
 
@@ -82,8 +90,13 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     mode: 'static',
     specification: { document: { ...openapiDocument, servers: [{ url: config.basePath === '' ? '/' : config.basePath }] } as never }
   })
-  await app.register(swaggerUi, { routePrefix: `${config.basePath}/docs` })
+  await app.register(swaggerUi, { routePrefix: `${config.basePath}/docs`, staticCSP: DOCS_CSP })
   await app.register(taskQueue, { redisUrl: config.redisUrl, prefix: config.queuePrefix, retentionSeconds: config.taskRetentionSeconds })
+  // Caller checks, in their hook order: shed load, security headers, identify the caller, count its rate, refuse.
+  await app.register(loadShedding, { ...config.loadShedding, basePath: config.basePath })
+  await app.register(securityHeaders)
+  await app.register(authentication, { authenticator, basePath: config.basePath, docsPublic: config.auth.docsPublic })
+  await app.register(rateLimiting, { ...config.rateLimit, prefix: config.queuePrefix, basePath: config.basePath })
   await app.register(descriptorValidation, { registry: deps.registry, secrets: deps.secrets, maxDescriptorBytes: config.maxDescriptorBytes })
 
   await app.register(async (scoped) => {

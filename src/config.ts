@@ -40,6 +40,64 @@ export interface AirbyteConfig {
   syncTimeoutMs: number
 }
 
+export type AuthMode = 'bearer' | 'jwt' | 'none'
+
+/** Asymmetric JWS algorithms only: a JWKS publishes public keys, and `none`/HMAC must never verify. */
+export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const
+
+export interface JwtAuthConfig {
+  /** `AUTH_JWT_JWKS_URL`: where the issuer publishes its signing keys (fetched and cached by jose). Required. */
+  jwksUrl: string
+  /** `AUTH_JWT_ISSUER`: the exact `iss` every token must carry. Required. */
+  issuer: string
+  /** `AUTH_JWT_AUDIENCE`: accepted `aud` values, comma-separated; a token must name one. Required. */
+  audience: string[]
+  /** `AUTH_JWT_ALGORITHMS`: accepted signing algorithms. Default `RS256,PS256,ES256,EdDSA`. */
+  algorithms: string[]
+  /** `AUTH_JWT_CLOCK_TOLERANCE_SECONDS`: skew allowed on `exp`/`nbf`/`iat`. Default 30. */
+  clockToleranceSeconds: number
+  /** `AUTH_JWT_REQUIRED_SCOPE`: a scope (`scope` or `scp` claim) every caller needs, else 403. Default none. */
+  requiredScope?: string
+  /** `AUTH_JWT_JWKS_TIMEOUT_MS`: timeout of one JWKS fetch. Default 5000. */
+  jwksTimeoutMs: number
+}
+
+export interface AuthConfig {
+  /** `AUTH_MODE`: how callers authenticate. Default `bearer`; `none` (anyone) must be chosen explicitly. */
+  mode: AuthMode
+  /** `AUTH_BEARER_TOKENS_FILE`: accepted tokens, one per line (`label token`). Required with `bearer` on an API role. */
+  bearerTokensFile?: string
+  /** `AUTH_BEARER_TOKENS_RELOAD_MS`: how often the tokens file is re-read besides change events. Default 5000. */
+  bearerReloadMs: number
+  /** Present exactly when `mode` is `jwt`. */
+  jwt?: JwtAuthConfig
+  /** `DOCS_PUBLIC`: serve /docs (and /docs/json) without authentication. Default false. */
+  docsPublic: boolean
+}
+
+export interface RateLimitConfig {
+  /** `RATE_LIMIT_MAX`: requests one caller may make per window, across all API replicas; 0 turns it off. Default 12000
+   * (200/s: an orchestrator polling a few hundred tasks stays well under it, a runaway loop does not). */
+  max: number
+  /** `RATE_LIMIT_WINDOW_MS`: length of the window. Default 60000. */
+  windowMs: number
+}
+
+export interface LoadSheddingConfig {
+  /** `LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS`: mean event-loop delay above which requests get 503; 0 off. Default 1000. */
+  maxEventLoopDelayMs: number
+  /** `LOAD_SHED_MAX_EVENT_LOOP_UTILIZATION`: event-loop utilisation (0-1) above which requests get 503; 0 off. Default 0. */
+  maxEventLoopUtilization: number
+  /** `LOAD_SHED_MAX_HEAP_USED_BYTES`: 0 off. Default 0. */
+  maxHeapUsedBytes: number
+  /** `LOAD_SHED_MAX_RSS_BYTES`: 0 off. Default 0. */
+  maxRssBytes: number
+  /** `LOAD_SHED_SAMPLE_INTERVAL_MS`: how often the measures are sampled. Default 1000. */
+  sampleIntervalMs: number
+  /** `LOAD_SHED_RETRY_AFTER_SECONDS`: the `Retry-After` of a shed request. Default 10. */
+  retryAfterSeconds: number
+}
+
 export interface Config {
   /** HTTP port. Default 8093. */
   port: number
@@ -87,6 +145,9 @@ export interface Config {
   /** Longest time a client may take to send the request headers, ms. Default the smaller of 10000 and requestTimeoutMs. */
   headersTimeoutMs: number
   airbyte: AirbyteConfig
+  auth: AuthConfig
+  rateLimit: RateLimitConfig
+  loadShedding: LoadSheddingConfig
 }
 
 type Env = Record<string, string | undefined>
@@ -98,6 +159,31 @@ class EnvReader {
   string (name: string): string | undefined {
     const value = this.env[name]
     return value === undefined || value === '' ? undefined : value
+  }
+
+  bool (name: string, fallback: boolean): boolean {
+    const raw = this.string(name)
+    if (raw === undefined) return fallback
+    if (raw === 'true' || raw === 'false') return raw === 'true'
+    this.problems.push(`${name} must be true or false, got ${JSON.stringify(raw)}`)
+    return fallback
+  }
+
+  /** A number between 0 and 1 (a utilisation). */
+  fraction (name: string, fallback: number): number {
+    const raw = this.string(name)
+    if (raw === undefined) return fallback
+    const value = Number(raw)
+    if (!/^\d*\.?\d+$/.test(raw.trim()) || value > 1) {
+      this.problems.push(`${name} must be a number between 0 and 1, got ${JSON.stringify(raw)}`)
+      return fallback
+    }
+    return value
+  }
+
+  /** Comma-separated values, blanks dropped. */
+  list (name: string): string[] {
+    return (this.string(name) ?? '').split(',').map(s => s.trim()).filter(Boolean)
   }
 
   /** A secret: `NAME`, or the content of the file named by `NAME_FILE` (trailing newline dropped). */
@@ -153,6 +239,40 @@ class EnvReader {
 }
 
 export const HANDLER_IDS = ['airbyte'] as const
+
+/**
+ * Caller authentication. Whether the bearer tokens file holds any token is checked when the app is built (it is
+ * re-read at run time anyway), so a worker-only process never needs it.
+ */
+function readAuth (r: EnvReader): AuthConfig {
+  const mode = r.oneOf<AuthMode>('AUTH_MODE', ['bearer', 'jwt', 'none'], 'bearer')
+  const auth: AuthConfig = {
+    mode,
+    bearerTokensFile: r.string('AUTH_BEARER_TOKENS_FILE'),
+    bearerReloadMs: r.int('AUTH_BEARER_TOKENS_RELOAD_MS', 5000, 100),
+    docsPublic: r.bool('DOCS_PUBLIC', false)
+  }
+  if (mode !== 'jwt') return auth
+  const jwksUrl = r.url('AUTH_JWT_JWKS_URL')
+  const issuer = r.string('AUTH_JWT_ISSUER')
+  const audience = r.list('AUTH_JWT_AUDIENCE')
+  for (const [name, missing] of [['AUTH_JWT_JWKS_URL', jwksUrl === undefined], ['AUTH_JWT_ISSUER', issuer === undefined], ['AUTH_JWT_AUDIENCE', audience.length === 0]] as const) {
+    if (missing && r.string(name) === undefined) r.problems.push(`${name} is required when AUTH_MODE=jwt`)
+  }
+  const algorithms = r.list('AUTH_JWT_ALGORITHMS')
+  const unknown = algorithms.filter(a => !(JWT_ALGORITHMS as readonly string[]).includes(a))
+  if (unknown.length > 0) r.problems.push(`AUTH_JWT_ALGORITHMS must list only ${JWT_ALGORITHMS.join(', ')}, got ${JSON.stringify(unknown.join(','))}`)
+  auth.jwt = {
+    jwksUrl: jwksUrl ?? '',
+    issuer: issuer ?? '',
+    audience,
+    algorithms: algorithms.length > 0 ? algorithms : ['RS256', 'PS256', 'ES256', 'EdDSA'],
+    clockToleranceSeconds: r.int('AUTH_JWT_CLOCK_TOLERANCE_SECONDS', 30, 0, 3600),
+    requiredScope: r.string('AUTH_JWT_REQUIRED_SCOPE'),
+    jwksTimeoutMs: r.int('AUTH_JWT_JWKS_TIMEOUT_MS', 5000, 100)
+  }
+  return auth
+}
 
 export function loadConfig (env: Env = process.env): Config {
   const r = new EnvReader(env)
@@ -235,7 +355,17 @@ export function loadConfig (env: Env = process.env): Config {
     shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 25_000, 0),
     requestTimeoutMs,
     headersTimeoutMs: r.int('HEADERS_TIMEOUT_MS', Math.min(10_000, requestTimeoutMs), 50, 3_600_000),
-    airbyte
+    airbyte,
+    auth: readAuth(r),
+    rateLimit: { max: r.int('RATE_LIMIT_MAX', 12_000, 0), windowMs: r.int('RATE_LIMIT_WINDOW_MS', 60_000, 1) },
+    loadShedding: {
+      maxEventLoopDelayMs: r.int('LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS', 1000, 0),
+      maxEventLoopUtilization: r.fraction('LOAD_SHED_MAX_EVENT_LOOP_UTILIZATION', 0),
+      maxHeapUsedBytes: r.int('LOAD_SHED_MAX_HEAP_USED_BYTES', 0, 0),
+      maxRssBytes: r.int('LOAD_SHED_MAX_RSS_BYTES', 0, 0),
+      sampleIntervalMs: r.int('LOAD_SHED_SAMPLE_INTERVAL_MS', 1000, 10),
+      retryAfterSeconds: r.int('LOAD_SHED_RETRY_AFTER_SECONDS', 10, 1, 3600)
+    }
   }
   // Node refuses a headers timeout longer than the request timeout (the request includes its headers).
   if (config.headersTimeoutMs > config.requestTimeoutMs) r.problems.push('HEADERS_TIMEOUT_MS must be <= REQUEST_TIMEOUT_MS')

@@ -1,6 +1,8 @@
 /**
  * Process entry: configuration from the environment, then the roles asked for (`ROLE=api|worker|all`).
  * SIGTERM/SIGINT: stop accepting requests and jobs, let active steps finish or checkpoint, close Redis, exit 0.
+ * Bounded even with Redis unreachable: the roles close side by side, each within the grace plus a few seconds,
+ * and a last unref'd timer exits (code 1) if anything still hangs.
  */
 import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -10,6 +12,7 @@ import { loadConfig, type Config } from './config.js'
 import { ConfigError } from './errors.js'
 import { createLogger } from './logger.js'
 import { createHandlerRegistry } from './provisioner/handler-set.js'
+import { settlesWithin } from './queue/bounded-close.js'
 import { startWorkerRuntime, type WorkerRuntime } from './queue/worker-runtime.js'
 import { createSecretStore } from './secrets/secret-store.js'
 
@@ -37,18 +40,34 @@ export async function startService (config: Config, opts: { fetch?: typeof fetch
     worker,
     url,
     async close () {
-      await app?.close()
-      await worker?.close()
+      // Independent: the API's in-flight requests need not wait for the worker's grace, nor the reverse.
+      await Promise.all([
+        // Fastify waits for in-flight requests; the grace bounds that too.
+        app === undefined ? undefined : settlesWithin(app.close(), config.shutdownGraceMs),
+        worker?.close()
+      ])
     }
   }
 }
 
-export function installSignalHandlers (service: RunningService, log: (msg: string) => void): void {
+/** Past the grace, how long the bounded close steps may take before the process exits regardless, ms. */
+export const HARD_DEADLINE_AFTER_GRACE_MS = 5_000
+
+export function installSignalHandlers (service: RunningService, log: (msg: string) => void, opts: { hardDeadlineMs?: number } = {}): void {
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return
     stopping = true
     log(`${signal} received: shutting down`)
+    if (opts.hardDeadlineMs !== undefined) {
+      const deadline = opts.hardDeadlineMs
+      // Every close step has its own deadline; this one catches a close that hangs anyway, and is unref'd so
+      // it never holds up an exit that happens earlier.
+      setTimeout(() => {
+        log(`shutdown did not finish within ${deadline} ms; exiting anyway (jobs resume from their checkpoints)`)
+        process.exit(1)
+      }, deadline).unref()
+    }
     service.close().then(() => { process.exit(0) }, (err: unknown) => {
       log(`shutdown failed: ${String(err)}`)
       process.exit(1)
@@ -71,7 +90,7 @@ async function main (): Promise<void> {
   }
   const service = await startService(config)
   const logger = createLogger(config.logLevel)
-  installSignalHandlers(service, (msg) => { logger.info(msg) })
+  installSignalHandlers(service, (msg) => { logger.info(msg) }, { hardDeadlineMs: config.shutdownGraceMs + HARD_DEADLINE_AFTER_GRACE_MS })
 }
 
 const entry = process.argv[1]

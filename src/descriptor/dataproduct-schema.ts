@@ -1,8 +1,8 @@
 /**
- * JSON Schemas of the data product and of a component (shared/contract/descriptor.md), compiled once at load.
+ * JSON Schemas of the data product and of a component (the platform contract's descriptor format), compiled once at load.
  * They hold only what every adapter of the platform can rely on; unknown fields are always tolerated and fields
  * real descriptors leave null (`informationSLA: null`, `fullyQualifiedName:`) accept null.
- * Requirements, decided from the peer samples:
+ * Requirements, decided from other adapters' inputs (test/fixtures/peer-shapes):
  * - data product: `id`, `domain`, `version` (X.Y.Z), `environment`, `components` (a list). `name`, `kind`
  *   and the owner/group refs are display or routing aids; `kind`, when given, must be `dataproduct`.
  * - every component: a mapping with an `id`; `dependsOn`, when given, a list of ids (ordering needs both).

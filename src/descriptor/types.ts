@@ -1,5 +1,5 @@
 /**
- * Shapes of data product descriptors as this service reads them (see shared/contract/descriptor.md).
+ * Shapes of data product descriptors as this service reads them (see the platform contract's descriptor format).
  * Unknown fields are tolerated everywhere: these types name only what we use.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Outbound credentials: one interface every target client takes, one implementation per flow (shared/targets/auth.md).
+ * Outbound credentials: one interface every target client takes, one implementation per auth flow a target offers.
  * A provider owns its token cache and the token call; it never logs, and its errors never carry the secret it holds.
  */
 import { PermanentUpstreamError, TransientUpstreamError } from '../errors.js'

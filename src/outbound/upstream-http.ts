@@ -279,4 +279,3 @@ export async function abortable<T> (promise: Promise<T>, signal?: AbortSignal): 
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
   })
 }
-

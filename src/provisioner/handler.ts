@@ -1,7 +1,8 @@
 /**
  * The one interface every target handler (Airbyte, Incorta, Atlan) implements. The queue engine drives it;
  * handlers never see HTTP, BullMQ or Redis. Work is a list of named steps, each safe to run twice: the engine
- * checkpoints `state` after every step, so a killed worker resumes at the step that was running.
+ * checkpoints `state` and the names of the steps done after every step, so a killed worker resumes at the step
+ * that was running, even when a new release has added, removed or reordered steps (src/queue/step-checkpoint.ts).
  */
 import type { InputProblem } from '../errors.js'
 import type { Component, DataProduct } from '../descriptor/types.js'
@@ -52,7 +53,10 @@ export interface StepContext<S extends object> {
 export type StepOutcome = undefined | { waitMs: number }
 
 export interface Step<S extends object> {
-  /** Shown as the log `phase` and used in the checkpoint; stable across releases. */
+  /**
+   * Shown as the log `phase` and recorded in the checkpoint when done: stable across releases. Renaming a step
+   * makes jobs in flight run it again (it is safe to run twice).
+   */
   name: string
   run: (ctx: StepContext<S>) => Promise<StepOutcome>
 }
@@ -98,8 +102,23 @@ export interface Handler<S extends object = Record<string, unknown>> {
   checkSpecific: (component: Component, ctx: CheckContext) => SpecificCheck
   /** Checks that need the target (is the config accepted, do the streams exist); read-only. */
   checkUpstream: (ctx: UpstreamCheckContext) => Promise<SpecificCheck>
-  /** The resumable steps of an operation, in order. */
+  /** The resumable steps of an operation, in order; names unique per operation. */
   steps: (operation: ComponentOperation) => ReadonlyArray<Step<S>>
+  /**
+   * Version of the `state` layout, checkpointed with it. Bump it when a release changes what the state holds
+   * or means, and teach `migrateState` the previous layouts. Default 1.
+   */
+  readonly stateVersion?: number
+  /**
+   * Turns a state checkpointed at `fromVersion` (lower than `stateVersion`) into the current layout, or returns
+   * undefined when it cannot: the component then fails with a message asking to submit the request again.
+   */
+  migrateState?: (fromVersion: number, state: Record<string, unknown>, operation: ComponentOperation) => object | undefined
+  /**
+   * The step names, per operation, of the release that checkpointed a position (`step: 3`) instead of names:
+   * lets its jobs resume. Without it such a checkpoint (past its first step) fails the component clearly.
+   */
+  readonly legacyStepNames?: Partial<Record<ComponentOperation, readonly string[]>>
   /** After the last step: the short `result` and the `info` to report for this component. */
   outcome: (ctx: StepContext<S>) => { result: string, info?: ComponentInfo }
   /** Describe an existing target resource as this handler's `specific` section (read-only). */

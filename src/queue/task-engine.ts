@@ -2,7 +2,9 @@
  * The worker's processor: advances a task's components through their handlers' steps, checkpointing after
  * every step in the job's data. A step that must wait (a sync running, a transient upstream error, another task
  * on the same component) parks the whole job in BullMQ's delayed set and frees the worker slot; the next run
- * resumes from the checkpoint. Components of one dependency level run in parallel.
+ * resumes from the checkpoint. Components of one dependency level run in parallel; unprovisioning walks the
+ * levels backwards, so a component is removed only after everything that depends on it. Steps are resumed by
+ * name (step-checkpoint.ts), so a job survives a deploy that changed the handler's steps.
  */
 import { setMaxListeners } from 'node:events'
 import { DelayedError, type Job } from 'bullmq'
@@ -18,6 +20,7 @@ import { TaskRunContext } from './task-run-context.js'
 import type { TaskStore } from './task-store.js'
 import type { ComponentCheckpoint, ComponentTaskData, ReverseTaskData, TaskJobData } from './task-types.js'
 import { summariseOutcome } from './task-outcome.js'
+import { nextStep, prepareCheckpoint, type ResumableCheckpoint } from './step-checkpoint.js'
 
 export interface EngineOptions {
   /** Transient failures of one step before the task fails. */
@@ -61,7 +64,7 @@ export class TaskEngine {
 
   async process (job: Job<TaskJobData>, lockToken?: string): Promise<string> {
     const run = new TaskRunContext(job.data.token, this.deps.store, this.deps.secrets,
-      this.deps.logger.child({ task: job.data.token, kind: job.data.kind, reqId: job.data.requestId }))
+      this.deps.logger.child({ task: job.data.token, kind: job.data.kind, reqId: job.data.requestId, caller: job.data.caller }))
     const data = job.data
     if (data.kind === 'reverse') return await this.reverse(data, run)
     const outcome = data.kind === 'validate' ? await this.validate(data, run) : await this.components(job as Job<ComponentTaskData>, run)
@@ -81,7 +84,7 @@ export class TaskEngine {
       persisting = persisting.then(async () => { await run.flush(); await job.updateData(data) })
       await persisting
     }
-    for (const level of data.levels) {
+    for (const level of executionOrder(data)) {
       const pending = level.filter(id => data.checkpoint[id]?.status === 'pending')
       const results = await Promise.all(pending.map(async id => await this.advance(id, data, run, persist)))
       const failed = level.filter(id => data.checkpoint[id]?.status === 'failed')
@@ -113,12 +116,19 @@ export class TaskEngine {
       return { kind: 'wait', ms: this.deps.options.componentLockPollMs }
     }
     const handler = this.deps.registry.get(cp.handlerId)
-    const steps = handler.steps(data.kind as ComponentOperation)
+    const operation = data.kind as ComponentOperation
     const label = component.name ?? id
-    while (cp.step < steps.length) {
+    const prepared = prepareCheckpoint(cp, handler, operation)
+    if (!prepared.ok) return await this.failComponent(id, cp, data, run, `${label}: ${prepared.message}`, persist)
+    for (const note of prepared.notes) run.write('INFO', note, label)
+    const resumable: ResumableCheckpoint = prepared.checkpoint
+    const steps = handler.steps(operation)
+    for (let step = nextStep(steps, resumable); step !== undefined; step = nextStep(steps, resumable)) {
       if (this.stopping) return { kind: 'wait', ms: 0 }
-      const step = steps[cp.step]
-      if (step === undefined) break
+      if (resumable.current !== step.name) {
+        resumable.current = step.name
+        resumable.retries = 0
+      }
       const ctx = this.stepContext(data, cp, component, run, `${label}: ${step.name}`)
       try {
         const outcome = await step.run(ctx)
@@ -127,8 +137,9 @@ export class TaskEngine {
           await persist()
           return { kind: 'wait', ms: Math.max(0, outcome.waitMs) }
         }
-        cp.step++
-        cp.retries = 0
+        resumable.done.push(step.name)
+        resumable.current = undefined
+        resumable.retries = 0
         await persist()
       } catch (err) {
         // Aborted by shutdown, not failed: the step is safe to repeat, so hand the job back as it was.
@@ -253,4 +264,15 @@ export class TaskEngine {
       return 'failed'
     }
   }
+}
+
+/**
+ * The order levels run in. `levels` holds dependency levels in provision order (what a component depends on
+ * comes first). Unprovisioning reverses it: dependents go first, so nothing is deleted while a component that
+ * uses it still exists, and a failure stops before what the failed component depends on. updateacl keeps the
+ * provision order (an ACL on a dependency granted first is never wrong); validate reads only, all at once.
+ * Decided here, at run time, so jobs queued by an earlier release run in the right order too.
+ */
+export function executionOrder (data: Pick<ComponentTaskData, 'kind' | 'levels'>): string[][] {
+  return data.kind === 'unprovision' ? [...data.levels].reverse() : data.levels
 }

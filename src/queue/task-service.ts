@@ -3,6 +3,7 @@
  * validated descriptor; knows nothing of HTTP.
  */
 import type { ValidatedDescriptor } from '../descriptor/types.js'
+import { newCheckpoint } from './step-checkpoint.js'
 import { logEntry, type TaskStore } from './task-store.js'
 import type { TaskSubmitter, SubmitResult } from './task-submitter.js'
 import type { ComponentCheckpoint, ComponentTaskData, TaskLogEntry, TaskView } from './task-types.js'
@@ -15,6 +16,8 @@ export interface ComponentTaskRequest {
   removeData?: boolean
   refs?: string[]
   requestId?: string
+  /** The authenticated caller's identity, recorded with the task. */
+  caller?: string
 }
 
 export interface ReverseTaskRequest {
@@ -24,6 +27,7 @@ export interface ReverseTaskRequest {
   params: Record<string, unknown>
   catalogInfo: Record<string, unknown>
   requestId?: string
+  caller?: string
 }
 
 export class TaskService {
@@ -33,7 +37,7 @@ export class TaskService {
     const { validated } = request
     const checkpoint: Record<string, ComponentCheckpoint> = {}
     for (const target of validated.targets) {
-      checkpoint[target.component.id] = { handlerId: target.handlerId, status: 'pending', step: 0, state: {}, retries: 0 }
+      checkpoint[target.component.id] = newCheckpoint(target.handlerId)
     }
     const refs = [...(request.refs ?? [])].sort()
     const data: ComponentTaskData = {
@@ -48,28 +52,28 @@ export class TaskService {
     }
     return await this.submitter.submit({
       data,
-      dedupeMaterial: JSON.stringify([request.kind, validated.descriptorKind, data.removeData, refs, request.descriptorText]),
+      // Per caller: another caller's identical request gets its own task (and record), not someone else's token.
+      dedupeMaterial: JSON.stringify([request.kind, validated.descriptorKind, data.removeData, refs, request.descriptorText, request.caller ?? '']),
       // Validation only reads: it need not wait for (or hold up) operations on the same components.
       componentIds: request.kind === 'validate' ? [] : validated.targets.map(t => t.component.id),
       initialLogs: initialLogs(request.kind, validated),
-      requestId: request.requestId
+      requestId: request.requestId,
+      caller: request.caller
     })
   }
 
   /** An async validation whose descriptor already failed offline: the task only reports the problems. */
-  async submitInvalidValidation (problems: string[], requestId?: string): Promise<SubmitResult> {
-    const data: ComponentTaskData = {
-      kind: 'validate', token: '', dataProduct: { id: '', components: [] }, levels: [], removeData: false, refs: [],
-      pathPrefix: '', problems, checkpoint: {}
-    }
-    return await this.submitter.submit({ data, componentIds: [], initialLogs: [logEntry('INFO', 'validation accepted', 'validate')], requestId })
+  async submitInvalidValidation (problems: string[], requestId?: string, caller?: string): Promise<SubmitResult> {
+    const data: ComponentTaskData = { kind: 'validate', token: '', dataProduct: { id: '', components: [] }, levels: [], removeData: false, refs: [], pathPrefix: '', problems, checkpoint: {} }
+    return await this.submitter.submit({ data, componentIds: [], initialLogs: [logEntry('INFO', 'validation accepted', 'validate')], requestId, caller })
   }
 
   async submitReverse (request: ReverseTaskRequest): Promise<SubmitResult> {
-    const { requestId, ...rest } = request
+    const { requestId, caller, ...rest } = request
     return await this.submitter.submit({
       data: { kind: 'reverse', token: '', ...rest },
       requestId,
+      caller,
       componentIds: [],
       initialLogs: [logEntry('INFO', `reverse provisioning accepted for ${request.useCaseTemplateId} in ${request.environment}`, 'reverse-provisioning')]
     })

@@ -50,9 +50,9 @@ export class TaskStore {
       result: fields.result ?? '',
       logs: logs.map(line => JSON.parse(line) as TaskLogEntry)
     }
-    if (fields.info !== undefined) view.info = JSON.parse(fields.info)
-    if (fields.validation !== undefined) view.validation = JSON.parse(fields.validation)
-    if (fields.updates !== undefined) view.updates = JSON.parse(fields.updates)
+    if (fields.info !== undefined) view.info = JSON.parse(fields.info) as TaskView['info']
+    if (fields.validation !== undefined) view.validation = JSON.parse(fields.validation) as TaskView['validation']
+    if (fields.updates !== undefined) view.updates = JSON.parse(fields.updates) as TaskView['updates']
     return view
   }
 

@@ -19,8 +19,8 @@ if useDedupe == '1' then
   redis.call('SET', KEYS[1], tokenArg, 'EX', dedupeTtl)
 end
 local seq = redis.call('INCR', KEYS[2])
-redis.call('HSET', KEYS[3], 'kind', kind, 'status', 'RUNNING', 'result', 'Task accepted', 'createdAt', now, 'seq', seq)
-for i = 7, #ARGV do redis.call('RPUSH', KEYS[4], ARGV[i]) end
+redis.call('HSET', KEYS[3], 'kind', kind, 'status', 'RUNNING', 'result', 'Task accepted', 'createdAt', now, 'seq', seq, 'caller', ARGV[7])
+for i = 8, #ARGV do redis.call('RPUSH', KEYS[4], ARGV[i]) end
 for i = 5, #KEYS do redis.call('ZADD', KEYS[i], seq, tokenArg) end
 return {1, tokenArg}
 `
@@ -40,6 +40,8 @@ export interface SubmitRequest {
   componentIds: string[]
   initialLogs: TaskLogEntry[]
   requestId?: string
+  /** Identity of the authenticated caller (never a credential). */
+  caller?: string
 }
 
 export interface SubmitResult { token: string, created: boolean }
@@ -65,7 +67,7 @@ export class TaskSubmitter {
 
   async submit (request: SubmitRequest): Promise<SubmitResult> {
     const token = randomUUID()
-    const data = { ...request.data, token, requestId: request.requestId }
+    const data = { ...request.data, token, requestId: request.requestId, caller: request.caller }
     const dedupeKey = request.dedupeMaterial === undefined
       ? `${this.prefix}:dedupe:none`
       : `${this.prefix}:dedupe:${createHash('sha256').update(request.dedupeMaterial).digest('hex')}`
@@ -81,7 +83,7 @@ export class TaskSubmitter {
       keys.length, ...keys,
       token, data.kind, new Date().toISOString(), request.dedupeMaterial === undefined ? '0' : '1',
       // The dedupe entry outlives any sane task; it is removed when the task ends.
-      Math.max(this.retentionSeconds, 24 * 3600), `${this.prefix}:task:`,
+      Math.max(this.retentionSeconds, 24 * 3600), `${this.prefix}:task:`, request.caller ?? '',
       ...request.initialLogs.map(e => JSON.stringify(e))
     )
     if (created === 0) return { token: existing, created: false }

@@ -19,8 +19,21 @@ export interface TaskLogEntry {
 export interface ComponentCheckpoint {
   handlerId: string
   status: 'pending' | 'done' | 'failed'
-  /** Index of the step to run next (or to run again, after a wait or a crash). */
-  step: number
+  /**
+   * Names of the steps finished (in the order they finished). The next step is the first of the handler's
+   * current list not named here, so a release that adds, removes or reorders steps resumes correctly.
+   * Absent in checkpoints of the release before step names (see step-checkpoint.ts).
+   */
+  done?: string[]
+  /** The step started and not finished (waiting, retrying or cut off); `retries` counts its failures. */
+  current?: string
+  /** The handler's `stateVersion` that wrote `state`; stamped when the first step starts (absent before: 1). */
+  stateVersion?: number
+  /**
+   * The earlier format: the position of the step to run next. Read once and converted through the handler's
+   * `legacyStepNames`; this release always writes 0, so a worker of the earlier release starts over.
+   */
+  step?: number
   /** Handler-owned state, JSON. */
   state: Record<string, unknown>
   /** Consecutive transient failures of the current step. */
@@ -36,6 +49,8 @@ export interface ComponentTaskData {
   token: string
   /** Id of the HTTP request that made the task, so worker log lines can be joined with the API's. */
   requestId?: string
+  /** Who asked for it: token label or JWT `sub` (never a credential); `anonymous` with AUTH_MODE=none. */
+  caller?: string
   dataProduct: DataProduct
   /** Component ids grouped by dependency level; a level starts when every earlier one is done. */
   levels: string[][]
@@ -53,6 +68,7 @@ export interface ReverseTaskData {
   kind: 'reverse'
   token: string
   requestId?: string
+  caller?: string
   handlerId: string
   useCaseTemplateId: string
   environment: string

@@ -1,11 +1,14 @@
 /**
  * Runs the BullMQ worker of the task queue in this process: wiring, a watchdog that restarts the worker's loop
  * if it stopped while Redis was away, and graceful shutdown (stop taking jobs, let active steps finish or
- * checkpoint within the grace period, close Redis).
+ * checkpoint within the grace period, close Redis). Shutdown is bounded even with Redis unreachable: past the
+ * grace, in-flight calls are aborted, then the connections dropped; their jobs resume from their checkpoints.
  */
 import { Worker, type Job } from 'bullmq'
 import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
+import { quitOrDisconnect, settlesWithin } from './bounded-close.js'
+import { RedisLogThrottle } from './redis-log-throttle.js'
 import type { TaskEngine } from './task-engine.js'
 import type { TaskStore } from './task-store.js'
 import { TASK_QUEUE_NAME, type TaskJobData } from './task-types.js'
@@ -23,18 +26,35 @@ export interface TaskWorkerOptions {
   shutdownGraceMs: number
   /** Watchdog period, ms. Default 5000. */
   watchdogMs?: number
+  /** Where Redis errors are logged, folded; default one of its own. */
+  redisLog?: RedisLogThrottle
 }
+
+/** After the grace, how long aborted steps get to hand their jobs back before the connections are dropped, ms. */
+const ABORT_SETTLE_MS = 1_500
+/** How long a close step that needs Redis may take once the grace is over, ms. */
+const CLOSE_STEP_MS = 1_000
 
 export interface TaskWorker {
   worker: Worker<TaskJobData>
-  close: () => Promise<void>
+  /** Resolves true when BullMQ closed cleanly, false when the connections had to be dropped. */
+  close: () => Promise<boolean>
 }
 
 export function startTaskWorker (engine: TaskEngine, store: TaskStore, opts: TaskWorkerOptions, logger: Logger): TaskWorker {
   // maxRetriesPerRequest null: BullMQ's blocking commands must wait out a Redis outage, not fail.
   const connection = new Redis(opts.redisUrl, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 200, 2000) })
-  connection.on('error', (err) => { logger.debug({ err: err.message }, 'worker redis connection error') })
-  const worker = new Worker<TaskJobData>(TASK_QUEUE_NAME, async (job: Job<TaskJobData>, token?: string) => await engine.process(job, token), {
+  const redisLog = opts.redisLog ?? new RedisLogThrottle(logger)
+  redisLog.watch(connection, 'worker')
+  let active = 0
+  const worker = new Worker<TaskJobData>(TASK_QUEUE_NAME, async (job: Job<TaskJobData>, token?: string) => {
+    active++
+    try {
+      return await engine.process(job, token)
+    } finally {
+      active--
+    }
+  }, {
     connection,
     prefix: opts.prefix,
     concurrency: opts.concurrency,
@@ -43,7 +63,7 @@ export function startTaskWorker (engine: TaskEngine, store: TaskStore, opts: Tas
     // A job re-delivered after a crash resumes from its checkpoint, so a few stalls are harmless.
     maxStalledCount: 10
   })
-  worker.on('error', (err) => { logger.warn({ err: err.message }, 'task worker error') })
+  redisLog.watch(worker, 'task worker')
   worker.on('failed', (job, err) => {
     if (job === undefined) return
     logger.error({ task: job.id, err }, 'task job failed outside its steps')
@@ -67,21 +87,27 @@ export function startTaskWorker (engine: TaskEngine, store: TaskStore, opts: Tas
       closing = true
       clearInterval(watchdog)
       engine.stop()
+      // BullMQ's close, once started, is the one promise every later close() returns (force included).
       const graceful = worker.close()
-      if (!await settlesWithin(graceful, opts.shutdownGraceMs)) {
+      // The grace is for active steps; an idle worker only has its connections to close.
+      const busy = active > 0
+      if (!await settlesWithin(graceful, busy ? opts.shutdownGraceMs : CLOSE_STEP_MS) && busy) {
         logger.warn('active steps did not finish within the grace period; aborting them, another worker resumes their jobs')
         engine.abortInFlight()
-        if (!await settlesWithin(graceful, 5_000)) await worker.close(true)
+        await settlesWithin(graceful, ABORT_SETTLE_MS)
       }
-      await connection.quit().catch(() => { connection.disconnect() })
+      const clean = await settlesWithin(graceful, 0)
+      if (!clean) {
+        logger.warn({ redis: connection.status, activeJobs: active }, 'the task worker cannot close cleanly (Redis unreachable?); dropping its connections')
+        engine.abortInFlight()
+        // Drops the blocking connection BullMQ made for itself; it waits for an `end` that may never come.
+        await settlesWithin(worker.disconnect(), CLOSE_STEP_MS)
+        connection.disconnect()
+        await settlesWithin(graceful, CLOSE_STEP_MS / 2)
+      }
+      await quitOrDisconnect(connection, CLOSE_STEP_MS)
+      if (opts.redisLog === undefined) redisLog.close()
+      return clean
     }
   }
-}
-
-async function settlesWithin (promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined
-  const timedOut = new Promise<boolean>(resolve => { timer = setTimeout(() => { resolve(false) }, ms) })
-  const settled = await Promise.race([promise.then(() => true, () => true), timedOut])
-  clearTimeout(timer)
-  return settled
 }

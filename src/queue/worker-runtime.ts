@@ -8,8 +8,10 @@ import type { Logger } from 'pino'
 import type { Config } from '../config.js'
 import { createHandlerRegistry, type HandlerSetDeps } from '../provisioner/handler-set.js'
 import type { SecretStore } from '../secrets/secret-store.js'
+import { quitOrDisconnect, settlesWithin } from './bounded-close.js'
 import { ComponentLock } from './component-lock.js'
 import { createRedisLimiter } from './outbound-limiter.js'
+import { RedisLogThrottle } from './redis-log-throttle.js'
 import { TaskEngine } from './task-engine.js'
 import { TaskStore } from './task-store.js'
 import { ProvisionedRegistry } from './provisioned-registry.js'
@@ -24,9 +26,11 @@ export interface WorkerRuntime {
 export function startWorkerRuntime (config: Config, secrets: SecretStore, logger: Logger, deps: Pick<HandlerSetDeps, 'fetch'> = {}): WorkerRuntime {
   // Commands wait out a Redis outage (no per-request retry limit): a step's checkpoint must not be dropped.
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 200, 2000) })
-  redis.on('error', (err) => { logger.debug({ err: err.message }, 'worker store connection error') })
+  // One throttle for every connection of the worker role: an outage is one warning, not one per retry each.
+  const redisLog = new RedisLogThrottle(logger)
+  redisLog.watch(redis, 'worker store')
   const queue = new Queue(TASK_QUEUE_NAME, { connection: redis, prefix: config.queuePrefix })
-  queue.on('error', (err) => { logger.debug({ err: err.message }, 'worker queue error') })
+  redisLog.watch(queue, 'worker queue')
   const store = new TaskStore(redis, config.queuePrefix, config.taskRetentionSeconds)
   const registry = createHandlerRegistry(config, {
     ...deps,
@@ -57,14 +61,20 @@ export function startWorkerRuntime (config: Config, secrets: SecretStore, logger
     concurrency: config.workerConcurrency,
     lockDurationMs: config.workerLockMs,
     stalledIntervalMs: config.workerStalledIntervalMs,
-    shutdownGraceMs: config.shutdownGraceMs
+    shutdownGraceMs: config.shutdownGraceMs,
+    redisLog
   }, logger)
   return {
     worker,
     async close () {
-      await worker.close()
-      await queue.close().catch(() => {})
-      await redis.quit().catch(() => { redis.disconnect() })
+      const clean = await worker.close()
+      // Each step bounded: with Redis away, Queue.close and QUIT would wait for it forever. If the worker could
+      // not close cleanly, Redis is not answering this process: drop the connection at once.
+      const ms = clean ? 1_000 : 0
+      await settlesWithin(queue.close(), ms)
+      if (clean) await quitOrDisconnect(redis, ms)
+      else redis.disconnect()
+      redisLog.close()
     }
   }
 }

@@ -25,7 +25,7 @@ export async function submitOrFinish (app: FastifyInstance, reply: FastifyReply,
       logs: initialLogs(request.kind, request.validated)
     })
   }
-  const { token } = await app.tasks.submitComponentTask({ ...request, requestId: reply.request.id })
+  const { token } = await app.tasks.submitComponentTask({ ...request, requestId: reply.request.id, caller: reply.request.caller?.id })
   return await reply.code(202).type('text/plain').send(token)
 }
 

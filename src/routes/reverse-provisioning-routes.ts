@@ -39,7 +39,8 @@ export default async function reverseProvisioningRoutes (app: FastifyInstance): 
       environment: environment as string,
       params: isObject(params) ? params : {},
       catalogInfo: isObject(catalogInfo) ? catalogInfo : {},
-      requestId: request.id
+      requestId: request.id,
+      caller: request.caller?.id
     })
     return await reply.code(202).type('text/plain').send(token)
   })

@@ -34,10 +34,10 @@ export default async function validateRoutes (app: FastifyInstance): Promise<voi
     let token: string
     try {
       const validated = app.validateDescriptor(descriptorKind, descriptor)
-      ;({ token } = await app.tasks.submitComponentTask({ kind: 'validate', validated, descriptorText: String(descriptor), requestId: request.id }))
+      ;({ token } = await app.tasks.submitComponentTask({ kind: 'validate', validated, descriptorText: String(descriptor), requestId: request.id, caller: request.caller?.id }))
     } catch (err) {
       if (!(err instanceof DescriptorInvalidError)) throw err
-      ;({ token } = await app.tasks.submitInvalidValidation(problemLines(err), request.id))
+      ;({ token } = await app.tasks.submitInvalidValidation(problemLines(err), request.id, request.caller?.id))
     }
     return await reply.code(202).type('text/plain').send(token)
   })

@@ -75,7 +75,6 @@ export async function startLocalRedis (): Promise<LocalRedis> {
   }
 }
 
-
 /**
  * The Redis a local run should use: REDIS_URL when set, else one answering on 127.0.0.1:6379, else a private
  * server started here (`stop` then stops it; for the others it does nothing).

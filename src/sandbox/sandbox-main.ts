@@ -2,7 +2,8 @@
  * `npm run sandbox`: the whole service on one machine with no real SaaS. Starts the Airbyte simulator in-process,
  * uses REDIS_URL, else a Redis on 127.0.0.1:6379, else a private redis-server, and runs API and worker
  * (ROLE=all) with the simulator wired in. Anything set in the environment still wins, except the Airbyte
- * connection settings, which always point at the simulator.
+ * connection settings, which always point at the simulator, and the listener: the sandbox has no caller
+ * authentication (AUTH_MODE=none), so it only ever listens on 127.0.0.1.
  */
 import { loadConfig } from '../config.js'
 import { installSignalHandlers, startService } from '../main.js'
@@ -21,6 +22,8 @@ const env: Record<string, string | undefined> = {
   AIRBYTE_SYNC_POLL_MIN_MS: '500',
   AIRBYTE_SYNC_POLL_MAX_MS: '2000',
   ...process.env,
+  HOST: '127.0.0.1',
+  AUTH_MODE: 'none',
   REDIS_URL: redis.url,
   AIRBYTE_API_URL: simulator.url,
   AIRBYTE_AUTH: 'client_credentials',
@@ -40,6 +43,7 @@ process.stdout.write([
   '',
   `Sandbox ready: tech adapter at ${base} (API docs at ${base}/docs)`,
   `Airbyte simulator at ${simulator.url} (workspace ${simulator.workspaceId})`,
+  'Authentication is off (AUTH_MODE=none): the sandbox listens on 127.0.0.1 only. Never expose it; deployments use AUTH_MODE=bearer or jwt.',
   'Try:',
   `  TOKEN=$(curl -s -X POST ${base}/v1/provision -H 'content-type: application/json' -d @examples/provision-request.json)`,
   `  curl -s ${base}/v1/provision/$TOKEN/status`,

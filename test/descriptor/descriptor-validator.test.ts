@@ -453,9 +453,9 @@ t.test('every descriptor of the bad corpus is refused at the expected paths', as
   }
 })
 
-// ---- the peer samples ----------------------------------------------------------------------------------------
+// ---- inputs shaped like other adapters' (test/fixtures/peer-shapes/README.md) ---------------------------------
 
-const PEERS = new URL('../../../shared/contract/peer-samples/', import.meta.url)
+const PEERS = new URL('../fixtures/peer-shapes/', import.meta.url)
 const peer = (path: string): string => readFileSync(new URL(path, PEERS), 'utf8')
 // The original Airbyte provisioner claimed every component it was sent: mimic DEFAULT_HANDLER=airbyte.
 const claimEverything = (): ValidateOptions => options({ routing: routing([fake], fake) })
@@ -469,50 +469,50 @@ function outcome (kind: string, descriptor: string, opts: ValidateOptions): Vali
   }
 }
 
-t.test('airbyte-sp pr_descriptor_1.yml is valid', async (t) => {
-  const result = validateDescriptor('COMPONENT_DESCRIPTOR', peer('airbyte-sp/pr_descriptor_1.yml'), claimEverything())
-  t.same(result.targets.map((x) => x.component.id), ['urn:dmb:cmp:finance:cashflow:0:cashflows-calculation'])
-  t.equal(result.dataProduct.devGroup, 'datameshplatform')
+t.test('the original Airbyte provisioner\'s valid descriptor is valid (null informationSLA, bare devGroup)', async (t) => {
+  const result = validateDescriptor('COMPONENT_DESCRIPTOR', peer('airbyte-provisioner/component-valid.yaml'), claimEverything())
+  t.same(result.targets.map((x) => x.component.id), ['urn:dmb:cmp:logistics:shipments:0:parcel-scans-loader'])
+  t.equal(result.dataProduct.devGroup, 'logisticsplatform')
   t.equal(result.dataProduct.informationSLA, null)
 })
 
-t.test('airbyte-sp dbt variants are valid for a handler that tolerates the legacy field', async (t) => {
-  for (const file of ['pr_descriptor_2_dbt.yml', 'pr_descriptor_2_empty_dbt.yml']) {
-    t.equal(validateDescriptor('COMPONENT_DESCRIPTOR', peer(`airbyte-sp/${file}`), claimEverything()).targets.length, 1, file)
+t.test('the legacy dbtGitUrl variants are valid for a handler that tolerates the legacy field', async (t) => {
+  for (const file of ['component-legacy-dbt-url.yaml', 'component-legacy-dbt-url-empty.yaml']) {
+    t.equal(validateDescriptor('COMPONENT_DESCRIPTOR', peer(`airbyte-provisioner/${file}`), claimEverything()).targets.length, 1, file)
   }
 })
 
-t.test('each broken airbyte-sp sample is invalid at a sensible path', async (t) => {
+t.test('each broken original Airbyte provisioner descriptor is invalid at a sensible path', async (t) => {
   const expected: Record<string, string[]> = {
-    'pr_descriptor_1_empty_specific.yml': ['dataProduct.components.0.specific.source'],
-    'pr_descriptor_1_missing_component_id.yml': ['componentIdToProvision'],
-    'pr_descriptor_1_missing_components.yml': ['dataProduct.components', 'componentIdToProvision'],
-    'pr_descriptor_1_missing_connection_name.yml': ['dataProduct.components.0.specific.connection'],
-    'pr_descriptor_1_missing_destination.yml': ['dataProduct.components.0.specific.destination.name'],
-    'pr_descriptor_1_missing_expected_fields.yml': ['dataProduct.domain', 'dataProduct.version'],
-    'pr_descriptor_1_missing_source.yml': ['dataProduct.components.0.specific.source.name'],
-    'pr_descriptor_1_missing_specific.yml': ['dataProduct.components.0.specific']
+    'component-empty-specific.yaml': ['dataProduct.components.0.specific.source'],
+    'component-missing-component-id.yaml': ['componentIdToProvision'],
+    'component-missing-components.yaml': ['dataProduct.components', 'componentIdToProvision'],
+    'component-missing-connection-name.yaml': ['dataProduct.components.0.specific.connection'],
+    'component-missing-destination.yaml': ['dataProduct.components.0.specific.destination.name'],
+    'component-missing-expected-fields.yaml': ['dataProduct.domain', 'dataProduct.version'],
+    'component-missing-source.yaml': ['dataProduct.components.0.specific.source.name'],
+    'component-missing-specific.yaml': ['dataProduct.components.0.specific']
   }
-  const files = readdirSync(new URL('airbyte-sp/', PEERS)).filter((f) => f !== 'pr_descriptor_1.yml' && !f.includes('_dbt'))
+  const files = readdirSync(new URL('airbyte-provisioner/', PEERS)).filter((f) => f !== 'component-valid.yaml' && !f.includes('legacy-dbt'))
   t.same(files.sort(), Object.keys(expected).sort(), 'every broken sample has an expectation')
   for (const file of files) {
-    const result = outcome('COMPONENT_DESCRIPTOR', peer(`airbyte-sp/${file}`), claimEverything())
+    const result = outcome('COMPONENT_DESCRIPTOR', peer(`airbyte-provisioner/${file}`), claimEverything())
     if (!Array.isArray(result)) { t.fail(`${file} was accepted`); continue }
     t.same(paths(result), expected[file], file)
   }
 })
 
-t.test('without a default handler, the airbyte-sp sample (a dbt useCaseTemplateId) is refused, naming the supported ids', async (t) => {
-  const result = outcome('COMPONENT_DESCRIPTOR', peer('airbyte-sp/pr_descriptor_1.yml'), options())
+t.test('without a default handler, the original Airbyte provisioner\'s descriptor (a non-Airbyte useCaseTemplateId) is refused, naming the supported ids', async (t) => {
+  const result = outcome('COMPONENT_DESCRIPTOR', peer('airbyte-provisioner/component-valid.yaml'), options())
   t.match(result, [{ path: 'dataProduct.components.0.useCaseTemplateId', hint: /urn:dmb:utm:fake-standard/ }])
 })
 
-t.test('java-framework and python-scaffold samples are refused clearly or valid with nothing to do', async (t) => {
+t.test('tech adapter framework and python scaffold shapes are refused clearly or valid with nothing to do', async (t) => {
   const samples: Array<[string, string]> = [
-    ...readdirSync(new URL('java-framework/', PEERS)).map((f): [string, string] => [`java-framework/${f}`, 'COMPONENT_DESCRIPTOR']),
-    ['python-scaffold/data_product_valid.yaml', 'DATAPRODUCT_DESCRIPTOR'],
-    ['python-scaffold/descriptor_output_port_valid.yaml', 'COMPONENT_DESCRIPTOR'],
-    ['python-scaffold/descriptor_storage_valid.yaml', 'COMPONENT_DESCRIPTOR']
+    ...readdirSync(new URL('tech-adapter-framework/', PEERS)).map((f): [string, string] => [`tech-adapter-framework/${f}`, 'COMPONENT_DESCRIPTOR']),
+    ['python-scaffold/data-product.yaml', 'DATAPRODUCT_DESCRIPTOR'],
+    ['python-scaffold/component-output-port.yaml', 'COMPONENT_DESCRIPTOR'],
+    ['python-scaffold/component-storage.yaml', 'COMPONENT_DESCRIPTOR']
   ]
   for (const [file, kind] of samples) {
     for (const asKind of [kind, 'COMPONENT_DESCRIPTOR', 'DATAPRODUCT_DESCRIPTOR']) {
@@ -526,27 +526,27 @@ t.test('java-framework and python-scaffold samples are refused clearly or valid 
   }
 })
 
-t.test('the java-framework broken samples are refused at the broken field', async (t) => {
+t.test('the broken tech adapter framework descriptors are refused at the broken field', async (t) => {
   const expected: Record<string, string> = {
-    'pr_descriptor_storage_missing_component.yml': 'componentIdToProvision',
-    'pr_descriptor_storage_missing_componentIdToProvision.yml': 'componentIdToProvision',
-    'pr_descriptor_storage_missing_componentKind.yml': 'dataProduct.components.0.kind',
-    'pr_descriptor_storage_wrong_componentKind.yml': 'dataProduct.components.0.kind'
+    'descriptor-storage-no-components.yaml': 'componentIdToProvision',
+    'descriptor-storage-no-component-id-to-provision.yaml': 'componentIdToProvision',
+    'descriptor-storage-no-kind.yaml': 'dataProduct.components.0.kind',
+    'descriptor-storage-wrong-kind.yaml': 'dataProduct.components.0.kind'
   }
   for (const [file, path] of Object.entries(expected)) {
-    const result = outcome('COMPONENT_DESCRIPTOR', peer(`java-framework/${file}`), claimEverything())
+    const result = outcome('COMPONENT_DESCRIPTOR', peer(`tech-adapter-framework/${file}`), claimEverything())
     t.ok(Array.isArray(result) && paths(result).includes(path), `${file}: ${path}`)
   }
 })
 
-t.test('the python-scaffold data product is ordered when every component is claimed', async (t) => {
+t.test('the python scaffold data product is ordered when every component is claimed', async (t) => {
   const permissive = { ...fakeHandler('any', []), specificSchema: { type: 'object' } }
-  const result = validateDescriptor('DATAPRODUCT_DESCRIPTOR', peer('python-scaffold/data_product_valid.yaml'), options({ routing: routing([], permissive) }))
-  t.same(result.levels, [['urn:dmb:cmp:healthcare:vaccinations:0:snowflake-storage'], ['urn:dmb:cmp:healthcare:vaccinations:0:snowflake-output-port']])
+  const result = validateDescriptor('DATAPRODUCT_DESCRIPTOR', peer('python-scaffold/data-product.yaml'), options({ routing: routing([], permissive) }))
+  t.same(result.levels, [['urn:dmb:cmp:energy:meter-readings:0:postgres-storage'], ['urn:dmb:cmp:energy:meter-readings:0:postgres-output-port']])
 })
 
 t.test('the postman collections\' request bodies are refused clearly or valid, never a crash', async (t) => {
-  for (const file of ['postman/java-scaffold.postman_collection.json', 'postman/python-scaffold.postman_collection.json']) {
+  for (const file of ['postman/grouped.postman_collection.json', 'postman/flat.postman_collection.json']) {
     const bodies: Array<Record<string, unknown>> = []
     const walk = (items: unknown[]): void => {
       for (const item of items as Array<Record<string, unknown>>) {

@@ -1,5 +1,9 @@
 import t from 'tap'
+import { Queue } from 'bullmq'
+import { Redis } from 'ioredis'
 import { stringify } from 'yaml'
+import { TASK_QUEUE_NAME } from '../../src/queue/task-types.js'
+import { eventually } from '../helpers/service-process.js'
 import { airbyteRequest, postJson, startStack, waitForStatus } from '../helpers/stack.js'
 
 /** A bare data product with Airbyte components named `names`, plus one component of another adapter. */
@@ -11,8 +15,13 @@ function dataProduct (names: string[], dependsOn: Record<string, string[]> = {})
     return component
   })
   components.push({
-    id: 'urn:dmb:cmp:finance:cashflow:0:snowflake-port', name: 'port', kind: 'outputport', version: '0.0.1',
-    useCaseTemplateId: 'urn:dmb:utm:snowflake-outputport-template:0.0.0', dependsOn: [], specific: {}
+    id: 'urn:dmb:cmp:finance:cashflow:0:snowflake-port',
+    name: 'port',
+    kind: 'outputport',
+    version: '0.0.1',
+    useCaseTemplateId: 'urn:dmb:utm:snowflake-outputport-template:0.0.0',
+    dependsOn: [],
+    specific: {}
   })
   const dp = JSON.parse(airbyteRequest('x').descriptor as string).dataProduct
   return { ...dp, components }
@@ -59,21 +68,40 @@ t.test('a data product with nothing for this adapter answers 200 COMPLETED at on
   t.equal(res.json().status, 'COMPLETED')
 })
 
-t.test('waiting syncs hold no worker slot: 50 components with 1 s syncs on 2 slots finish in seconds', async t => {
-  const { base, sim } = await startStack(t, {
-    sim: { syncDurationMs: 1000 },
-    env: { WORKER_CONCURRENCY: '2', AIRBYTE_SYNC_POLL_MIN_MS: '250', AIRBYTE_SYNC_POLL_MAX_MS: '250', AIRBYTE_MAX_CONCURRENT_REQUESTS: '16' }
+t.test('waiting syncs hold no worker slot: more syncs run in Airbyte at once than there are worker slots', async t => {
+  const slots = 2
+  const components = 8
+  const { base, sim, redis, prefix } = await startStack(t, {
+    // Long syncs, so that many overlap. A worker that held its slot while a sync ran could never have more than
+    // `slots` syncs running in Airbyte at the same moment, however long they last or however slow the machine is.
+    sim: { syncDurationMs: 6000 },
+    env: { WORKER_CONCURRENCY: String(slots), AIRBYTE_SYNC_POLL_MIN_MS: '250', AIRBYTE_SYNC_POLL_MAX_MS: '500', AIRBYTE_MAX_CONCURRENT_REQUESTS: '16' }
   })
-  const started = Date.now()
-  const tokens = await Promise.all(Array.from({ length: 50 }, async (_, i) => {
+  const connection = new Redis(redis.url, { maxRetriesPerRequest: null })
+  const queue = new Queue(TASK_QUEUE_NAME, { connection, prefix })
+  t.teardown(async () => { await queue.close(); connection.disconnect() })
+  const liveSyncs = (): number => [...sim.state.jobs.values()].filter(j => j.jobType === 'sync' && !['succeeded', 'failed', 'cancelled'].includes(j.status)).length
+
+  const tokens = await Promise.all(Array.from({ length: components }, async (_, i) => {
     const res = await postJson(`${base}/v1/provision`, airbyteRequest(`bulk-${i}`))
     t.equal(res.status, 202)
     return res.text
   }))
+  // One sample: syncs not yet ended in the simulator, and where the tasks are in BullMQ. A task whose sync is live
+  // is either in a slot (active) or not (delayed until its next poll, or waiting for a slot).
+  let proof = { live: 0, active: 0, outOfSlot: 0 }
+  let maxActive = 0
+  await eventually(`more than ${slots} syncs running at once, the tasks waiting on them out of their slots`, async () => {
+    const counts = await queue.getJobCounts('active', 'delayed', 'waiting', 'prioritized')
+    const sample = { live: liveSyncs(), active: counts.active ?? 0, outOfSlot: (counts.delayed ?? 0) + (counts.waiting ?? 0) + (counts.prioritized ?? 0) }
+    maxActive = Math.max(maxActive, sample.active)
+    if (sample.live > slots && sample.active <= slots && sample.outOfSlot >= sample.live - slots) proof = sample
+    return proof.live > 0
+  }, 60_000)
+  t.ok(proof.live > slots, `${proof.live} syncs ran at once on ${slots} worker slots (${proof.active} tasks active, ${proof.outOfSlot} out of a slot)`)
+
   const statuses = await Promise.all(tokens.map(async token => await waitForStatus(`${base}/v1/provision/${token}/status`, { deadlineMs: 60_000 })))
-  const elapsed = Date.now() - started
   t.ok(statuses.every(s => s.status === 'COMPLETED'), 'all completed')
-  t.equal(sim.state.connections.size, 50)
-  // Holding a slot per sync would need 50 x 1 s / 2 slots = 25 s.
-  t.ok(elapsed < 12_000, `finished in ${elapsed} ms, well under the 25 s a slot-holding wait would take`)
+  t.equal(sim.state.connections.size, components)
+  t.ok(maxActive <= slots, `never more than ${slots} tasks active (saw ${maxActive})`)
 })

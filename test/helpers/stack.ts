@@ -13,6 +13,10 @@ export const FAST_ENV: Record<string, string> = {
   PORT: '0',
   HOST: '127.0.0.1',
   LOG_LEVEL: 'silent',
+  // The end-to-end tests exercise the API, not its callers' credentials (test/plugins/authentication.test.ts does).
+  AUTH_MODE: 'none',
+  // Tests poll dozens of tasks every 50 ms from one address; test/plugins/rate-limiting.test.ts covers the limiter.
+  RATE_LIMIT_MAX: '0',
   AIRBYTE_AUTH: 'client_credentials',
   AIRBYTE_CLIENT_ID: 'sim-client',
   AIRBYTE_CLIENT_SECRET: 'sim-secret',
@@ -84,19 +88,19 @@ export async function postJson (url: string, body: unknown, headers: Record<stri
   return { status: res.status, contentType: res.headers.get('content-type') ?? '', text, json: () => JSON.parse(text) }
 }
 
-export async function getJson (url: string): Promise<{ status: number, contentType: string, body: any }> {
-  const res = await fetch(url)
+export async function getJson (url: string, headers: Record<string, string> = {}): Promise<{ status: number, contentType: string, body: any }> {
+  const res = await fetch(url, { headers })
   const text = await res.text()
   return { status: res.status, contentType: res.headers.get('content-type') ?? '', body: text === '' ? undefined : JSON.parse(text) }
 }
 
 /** Polls a status route until the task leaves RUNNING (or `until` holds), failing after `deadlineMs`. */
-export async function waitForStatus (url: string, opts: { deadlineMs?: number, until?: (body: any) => boolean } = {}): Promise<any> {
+export async function waitForStatus (url: string, opts: { deadlineMs?: number, until?: (body: any) => boolean, headers?: Record<string, string> } = {}): Promise<any> {
   const deadline = Date.now() + (opts.deadlineMs ?? 20_000)
   const until = opts.until ?? ((body: any) => body.status !== 'RUNNING')
   let last: unknown
   while (Date.now() < deadline) {
-    const res = await getJson(url)
+    const res = await getJson(url, opts.headers)
     last = res.body
     if (res.status === 200 && until(res.body)) return res.body
     await new Promise(resolve => setTimeout(resolve, 50))

@@ -9,7 +9,7 @@ import { checkReply } from '../../src/openapi/contract-check.js'
 
 type JsonObject = Record<string, unknown>
 
-// The contract's route table (shared/contract/tech-adapter-api.md) plus the health probes.
+// The contract's route table (the platform contract's tech adapter API, as openapi.yaml states it) plus the health probes.
 const CONTRACT_ROUTES: Array<[method: string, path: string, operationId: string]> = [
   ['POST', '/provision', 'provisionLegacy'],
   ['GET', '/provision/{token}/status', 'statusLegacy'],

@@ -21,6 +21,10 @@ import { ProvisionedRegistry } from '../../src/queue/provisioned-registry.js'
 import { airbyteRequest } from '../helpers/stack.js'
 import { deleteKeys, testRedis, uniquePrefix } from '../helpers/redis-server.js'
 
+// The caller checks have tests of their own (test/plugins): here every request must reach the routes, and a busy
+// machine's event loop must not shed one with a 503.
+const UNGUARDED = { AUTH_MODE: 'none', RATE_LIMIT_MAX: '0', LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0' }
+
 const redisServer = await testRedis()
 const prefix = uniquePrefix('http-hardening')
 const redis = new Redis(redisServer.url)
@@ -29,7 +33,7 @@ t.teardown(async () => { redis.disconnect(); await deleteKeys(redisServer.url, p
 const SECRETS = { SECRET_ORDERS_DB_PASSWORD: 'hardening-db-password-1', SECRET_SNOWFLAKE_PASSWORD: 'hardening-wh-password-2' }
 
 async function appWith (env: Record<string, string> = {}): Promise<FastifyInstance> {
-  const config = loadConfig({ REDIS_URL: redisServer.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', AIRBYTE_WORKSPACE_ID: '00000000-0000-4000-8000-000000000001', ...env })
+  const config = loadConfig({ REDIS_URL: redisServer.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', ...UNGUARDED, AIRBYTE_WORKSPACE_ID: '00000000-0000-4000-8000-000000000001', ...env })
   const app = await buildApp({ config, registry: createHandlerRegistry(config), secrets: createSecretStore({ env: SECRETS }), logger: false })
   t.teardown(async () => { await app.close() })
   await app.ready()

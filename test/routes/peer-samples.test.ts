@@ -7,13 +7,14 @@ import { createSecretStore } from '../../src/secrets/secret-store.js'
 import { checkReply } from '../../src/openapi/contract-check.js'
 import { deleteKeys, testRedis, uniquePrefix } from '../helpers/redis-server.js'
 
-const SAMPLES = new URL('../../../shared/contract/peer-samples/', import.meta.url)
+// Inputs shaped like other Witboost adapters' requests (test/fixtures/peer-shapes/README.md).
+const SAMPLES = new URL('../fixtures/peer-shapes/', import.meta.url)
 const redis = await testRedis()
 const prefix = uniquePrefix('peer-samples')
 t.teardown(async () => { await deleteKeys(redis.url, prefix); await redis.stop() })
 
 async function appWith (env: Record<string, string>): Promise<Awaited<ReturnType<typeof buildApp>>> {
-  const config = loadConfig({ REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', ...env })
+  const config = loadConfig({ REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', AUTH_MODE: 'none', ...env })
   const app = await buildApp({ config, registry: createHandlerRegistry(config), secrets: createSecretStore({}), logger: false })
   t.teardown(async () => { await app.close() })
   await app.ready()
@@ -36,21 +37,21 @@ async function call (app: Awaited<ReturnType<typeof buildApp>>, method: 'GET' | 
 t.test('the original Airbyte provisioner descriptors, with DEFAULT_HANDLER=airbyte', async t => {
   const app = await appWith({ DEFAULT_HANDLER: 'airbyte', AIRBYTE_WORKSPACE_ID: '00000000-0000-4000-8000-000000000001', AIRBYTE_SOURCE_DEFINITION_ID: '778daa7c-feaf-4db6-96f3-70fd645acc77', AIRBYTE_DESTINATION_DEFINITION_ID: '424892c4-daac-4491-b35d-c6688ba547ba' })
   const expected: Record<string, string | true> = {
-    'pr_descriptor_1.yml': true,
-    'pr_descriptor_2_dbt.yml': true,
-    'pr_descriptor_2_empty_dbt.yml': true,
-    'pr_descriptor_1_missing_specific.yml': 'dataProduct.components.0.specific',
-    'pr_descriptor_1_empty_specific.yml': 'dataProduct.components.0.specific.',
-    'pr_descriptor_1_missing_source.yml': 'dataProduct.components.0.specific.source.',
-    'pr_descriptor_1_missing_destination.yml': 'dataProduct.components.0.specific.destination.',
-    'pr_descriptor_1_missing_connection_name.yml': 'dataProduct.components.0.specific.connection',
-    'pr_descriptor_1_missing_component_id.yml': 'componentIdToProvision',
-    'pr_descriptor_1_missing_components.yml': 'dataProduct.components',
-    'pr_descriptor_1_missing_expected_fields.yml': 'dataProduct.'
+    'component-valid.yaml': true,
+    'component-legacy-dbt-url.yaml': true,
+    'component-legacy-dbt-url-empty.yaml': true,
+    'component-missing-specific.yaml': 'dataProduct.components.0.specific',
+    'component-empty-specific.yaml': 'dataProduct.components.0.specific.',
+    'component-missing-source.yaml': 'dataProduct.components.0.specific.source.',
+    'component-missing-destination.yaml': 'dataProduct.components.0.specific.destination.',
+    'component-missing-connection-name.yaml': 'dataProduct.components.0.specific.connection',
+    'component-missing-component-id.yaml': 'componentIdToProvision',
+    'component-missing-components.yaml': 'dataProduct.components',
+    'component-missing-expected-fields.yaml': 'dataProduct.'
   }
-  t.same(Object.keys(expected).sort(), readdirSync(new URL('airbyte-sp/', SAMPLES)).sort(), 'every sample is covered')
+  t.same(Object.keys(expected).sort(), readdirSync(new URL('airbyte-provisioner/', SAMPLES)).sort(), 'every sample is covered')
   for (const [file, expectation] of Object.entries(expected)) {
-    const request = { descriptorKind: 'COMPONENT_DESCRIPTOR', descriptor: sample('airbyte-sp', file) }
+    const request = { descriptorKind: 'COMPONENT_DESCRIPTOR', descriptor: sample('airbyte-provisioner', file) }
     const validation = await call(app, 'POST', '/v1/validate', request)
     t.equal(validation.status, 200)
     t.equal(validation.body.valid, expectation === true, `${file}: valid is ${String(expectation === true)} ${JSON.stringify(validation.body.error ?? '')}`)
@@ -63,25 +64,25 @@ t.test('the original Airbyte provisioner descriptors, with DEFAULT_HANDLER=airby
       provision.body.moreInfo.problems.some((p: string) => p.startsWith(expectation)), `${file}: a problem at ${expectation}: ${JSON.stringify(provision.body.moreInfo.problems)}`)
     t.ok(provision.body.moreInfo.solutions.length > 0, 'with a hint')
   }
-  const dbt = await call(app, 'POST', '/v2/validate', { descriptorKind: 'COMPONENT_DESCRIPTOR', descriptor: sample('airbyte-sp', 'pr_descriptor_2_dbt.yml') })
+  const dbt = await call(app, 'POST', '/v2/validate', { descriptorKind: 'COMPONENT_DESCRIPTOR', descriptor: sample('airbyte-provisioner', 'component-legacy-dbt-url.yaml') })
   t.equal(dbt.status, 202)
 })
 
 t.test('other adapters\' descriptors are refused clearly, never crash', async t => {
   const app = await appWith({})
-  for (const file of readdirSync(new URL('java-framework/', SAMPLES)).filter(f => f.startsWith('pr_descriptor'))) {
-    const request = { descriptorKind: 'COMPONENT_DESCRIPTOR', descriptor: sample('java-framework', file) }
+  for (const file of readdirSync(new URL('tech-adapter-framework/', SAMPLES)).filter(f => f.startsWith('descriptor-'))) {
+    const request = { descriptorKind: 'COMPONENT_DESCRIPTOR', descriptor: sample('tech-adapter-framework', file) }
     const res = await call(app, 'POST', '/v1/provision', request)
     t.equal(res.status, 400, file)
     const validation = await call(app, 'POST', '/v1/validate', request)
     t.equal(validation.body.valid, false, file)
   }
-  for (const file of ['descriptor_output_port_valid.yaml', 'descriptor_storage_valid.yaml']) {
+  for (const file of ['component-output-port.yaml', 'component-storage.yaml']) {
     const res = await call(app, 'POST', '/v1/provision', { descriptorKind: 'COMPONENT_DESCRIPTOR', descriptor: sample('python-scaffold', file) })
     t.equal(res.status, 400, file)
     t.match(res.body.moreInfo.solutions.join(' '), /airbyte-standard/, 'names the supported ids')
   }
-  const dp = await call(app, 'POST', '/v1/provision', { descriptorKind: 'DATAPRODUCT_DESCRIPTOR', descriptor: sample('python-scaffold', 'data_product_valid.yaml') })
+  const dp = await call(app, 'POST', '/v1/provision', { descriptorKind: 'DATAPRODUCT_DESCRIPTOR', descriptor: sample('python-scaffold', 'data-product.yaml') })
   t.equal(dp.status, 200, 'a data product with nothing for this adapter: COMPLETED at once')
   t.equal(dp.body.status, 'COMPLETED')
   const reverse = await call(app, 'POST', '/v1/reverse-provisioning', { useCaseTemplateId: 'urn:dmb:utm:snowflake-outputport-template:0.0.0', environment: 'development', catalogInfo: {} })
@@ -90,7 +91,7 @@ t.test('other adapters\' descriptors are refused clearly, never crash', async t 
 
 t.test('every request of the scaffolds\' postman collections gets a contract-shaped answer', async t => {
   const app = await appWith({})
-  for (const collection of ['java-scaffold', 'python-scaffold']) {
+  for (const collection of ['grouped', 'flat']) {
     const items = JSON.parse(sample('postman', `${collection}.postman_collection.json`)).item as any[]
     const requests = items.flatMap(group => group.item ?? [group])
     for (const item of requests) {

@@ -23,12 +23,16 @@ import { ProvisionedRegistry } from '../../src/queue/provisioned-registry.js'
 /** Runs per operation: enough to meet every generator branch many times, few enough to keep the suite fast. */
 const RUNS = 200
 
+// The caller checks have tests of their own (test/plugins): here every request must reach the routes, and a busy
+// machine's event loop must not shed one with a 503.
+const UNGUARDED = { AUTH_MODE: 'none', RATE_LIMIT_MAX: '0', LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0' }
+
 const redisServer = await testRedis()
 const prefix = uniquePrefix('property-requests')
 const redis = new Redis(redisServer.url)
 t.teardown(async () => { redis.disconnect(); await deleteKeys(redisServer.url, prefix); await redisServer.stop() })
 
-const config = loadConfig({ REDIS_URL: redisServer.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', AIRBYTE_WORKSPACE_ID: '00000000-0000-4000-8000-000000000001' })
+const config = loadConfig({ REDIS_URL: redisServer.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', ...UNGUARDED, AIRBYTE_WORKSPACE_ID: '00000000-0000-4000-8000-000000000001' })
 const app: FastifyInstance = await buildApp({
   config,
   registry: createHandlerRegistry(config),

@@ -172,8 +172,12 @@ t.test('the stream catalog follows the configuration and fullonly_ streams suppo
   t.same(defaults.body.map((s: any) => s.streamName), ['users', 'orders', 'products'])
   const custom = await call(sim, 'GET', `/streams?sourceId=${listed.body.sourceId as string}`)
   t.same(custom.body[1], {
-    streamName: 'fullonly_b', syncModes: ['full_refresh_overwrite', 'full_refresh_append'], defaultCursorField: [],
-    sourceDefinedCursorField: false, sourceDefinedPrimaryKey: [['id']], propertyFields: [['id'], ['name']]
+    streamName: 'fullonly_b',
+    syncModes: ['full_refresh_overwrite', 'full_refresh_append'],
+    defaultCursorField: [],
+    sourceDefinedCursorField: false,
+    sourceDefinedPrimaryKey: [['id']],
+    propertyFields: [['id'], ['name']]
   })
   t.equal((await call(sim, 'GET', '/streams?sourceId=00000000-0000-4000-8000-000000000999')).status, 404)
 })

@@ -1,5 +1,5 @@
 /**
- * Typed client of the Airbyte public API (shared/targets/airbyte.md) on top of upstream-http. It owns the API's
+ * Typed client of the Airbyte public REST API on top of upstream-http. It owns the API's
  * quirks (pagination, non-unique names, 409 on a busy connection, 404 on delete) and no provisioning policy.
  */
 import { ConfigError, PermanentUpstreamError } from '../../errors.js'

@@ -14,6 +14,16 @@ import { unprovisionSteps } from './airbyte-unprovision-steps.js'
 
 export type { AirbyteHandlerDeps, AirbyteState } from './airbyte-state.js'
 
+/**
+ * The step lists of the release that checkpointed positions instead of names, frozen here (not derived from
+ * the current lists) so its jobs in flight map `step: N` to the step it meant.
+ */
+const LEGACY_STEP_NAMES = {
+  provision: ['resolve-workspace', 'ensure-source', 'ensure-destination', 'check-streams', 'ensure-connection', 'start-sync', 'wait-sync'],
+  unprovision: ['find-resources', 'start-clear', 'wait-clear', 'delete-connection', 'delete-destination', 'delete-source'],
+  updateacl: ['no-acl']
+} as const
+
 export function createAirbyteHandler (deps: AirbyteHandlerDeps): Handler<AirbyteState> {
   const steps: Record<ComponentOperation, ReadonlyArray<Step<AirbyteState>>> = {
     provision: [...provisionResourceSteps(deps), ...jobSteps(deps, 'sync')],
@@ -30,6 +40,9 @@ export function createAirbyteHandler (deps: AirbyteHandlerDeps): Handler<Airbyte
     checkSpecific: (component, ctx) => checkSpecific(deps, component, ctx),
     checkUpstream: async (ctx) => await checkUpstream(deps, ctx),
     steps: (operation) => steps[operation],
+    // Version 1: AirbyteState as in airbyte-state.ts. Bump it (and add migrateState) when its meaning changes.
+    stateVersion: 1,
+    legacyStepNames: LEGACY_STEP_NAMES,
     outcome: (ctx) => ctx.operation === 'provision' ? { result: 'OK', info: provisionInfo(deps, ctx) } : { result: 'OK' },
     reverseProvision: async (ctx) => await reverseProvision(deps, ctx)
   }

@@ -1,5 +1,5 @@
 /**
- * The `specific` section of Airbyte workload components (shared/contract/descriptor.md): its JSON Schema and the
+ * The `specific` section of Airbyte workload components (the platform contract's descriptor format): its JSON Schema and the
  * TypeScript shape it guarantees. A superset of the original Airbyte provisioner's schema, so its descriptors
  * still validate; `connection` is closed so a typo (`schedul`) is reported instead of silently ignored.
  */
@@ -73,7 +73,7 @@ const connector = (kind: 'source' | 'destination'): Record<string, unknown> => (
     definitionId: nonEmpty(`the id of the Airbyte ${kind} connector definition`),
     connectionConfiguration: {
       type: 'object',
-      description: `the connector's own configuration (\${secret:NAME} references allowed)`,
+      description: 'the connector\'s own configuration (${secret:NAME} references allowed)',
       additionalProperties: true
     }
   },

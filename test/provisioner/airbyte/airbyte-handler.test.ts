@@ -13,8 +13,10 @@ import {
   type AirbyteSimulator, type AirbyteSimulatorOptions, DESTINATION_DEFINITIONS, SOURCE_DEFINITIONS, startAirbyteSimulator
 } from '../../../src/sandbox/airbyte-simulator.js'
 import { createSecretStore, resolveSecretRefs } from '../../../src/secrets/secret-store.js'
+import { killAndResumeAtEveryStep, runSteps } from '../../helpers/handler-kit.js'
 
-const SAMPLES = new URL('../../../../shared/contract/peer-samples/airbyte-sp/', import.meta.url)
+// The original Airbyte provisioner's descriptor shapes (test/fixtures/peer-shapes/README.md).
+const SAMPLES = new URL('../../fixtures/peer-shapes/airbyte-provisioner/', import.meta.url)
 const PG_PASSWORD = 'pg-secret-value-1'
 const SNOW_PASSWORD = 'snow-secret-value-2'
 const store = createSecretStore({ env: { SECRET_PG_PASSWORD: PG_PASSWORD, SECRET_SNOW_PASSWORD: SNOW_PASSWORD } })
@@ -152,7 +154,9 @@ t.test('provision creates one source, destination and connection and waits for a
   t.same(r.outcome.result, 'OK')
   t.same(r.outcome.info?.publicInfo, {
     connection: {
-      type: 'link', label: 'Airbyte connection', value: 'orders-pg -> warehouse',
+      type: 'link',
+      label: 'Airbyte connection',
+      value: 'orders-pg -> warehouse',
       href: `http://airbyte.example/workspaces/${sim.workspaceId}/connections/${connection.connectionId}`
     },
     connectionId: { type: 'string', label: 'Connection id', value: connection.connectionId },
@@ -421,15 +425,15 @@ function sampleSpecific (file: string): Record<string, unknown> | undefined {
   return doc.dataProduct.components?.[0]?.specific ?? undefined
 }
 
-t.test('pr_descriptor_1 provisions unchanged with the configured default definitions', async (t) => {
+t.test('the original provisioner\'s valid descriptor provisions unchanged with the configured default definitions', async (t) => {
   const { sim, handler } = await setup(t, {}, {
     sourceDefinitionId: SOURCE_DEFINITIONS.file, destinationDefinitionId: DESTINATION_DEFINITIONS.snowflake
   })
-  const comp = component(sampleSpecific('pr_descriptor_1.yml'))
+  const comp = component(sampleSpecific('component-valid.yaml'))
   const check = handler.checkSpecific(comp, { dataProduct, hasSecret: () => true })
   t.same(check.problems, [])
-  t.match(check.warnings.join('\n'), /source "Public Places Assaults CSV" names no connector: the deployment default AIRBYTE_SOURCE_DEFINITION_ID/)
-  t.match(check.warnings.join('\n'), /destination "Snowflake" names no connector: the deployment default AIRBYTE_DESTINATION_DEFINITION_ID/)
+  t.match(check.warnings.join('\n'), /source "Parcel Scans CSV" names no connector: the deployment default AIRBYTE_SOURCE_DEFINITION_ID/)
+  t.match(check.warnings.join('\n'), /destination "Warehouse" names no connector: the deployment default AIRBYTE_DESTINATION_DEFINITION_ID/)
   const r = await run(handler, 'provision', comp)
   t.equal(only(sim.state.sources).definitionId, SOURCE_DEFINITIONS.file)
   t.equal(only(sim.state.destinations).definitionId, DESTINATION_DEFINITIONS.snowflake)
@@ -440,7 +444,7 @@ t.test('pr_descriptor_1 provisions unchanged with the configured default definit
 
 t.test('a connector named nowhere and with no default is a problem naming the variable', async (t) => {
   const handler = createAirbyteHandler({ config: configFor(undefined), client: () => { throw new Error('not used') } })
-  const check = handler.checkSpecific(component(sampleSpecific('pr_descriptor_1.yml')), { dataProduct, hasSecret: () => true })
+  const check = handler.checkSpecific(component(sampleSpecific('component-valid.yaml')), { dataProduct, hasSecret: () => true })
   t.match(check.problems, [
     { path: 'source.definitionId', message: 'the source names no connector', hint: /AIRBYTE_SOURCE_DEFINITION_ID/ },
     { path: 'destination.definitionId', message: 'the destination names no connector', hint: /AIRBYTE_DESTINATION_DEFINITION_ID/ }
@@ -455,19 +459,19 @@ t.test('the specific schema accepts the original samples and rejects broken ones
     // `if` only announces the `then` errors that follow it.
     return (validate.errors ?? []).filter((e) => e.keyword !== 'if').map((e: ErrorObject) => {
       const at = e.instancePath.slice(1).replace(/\//g, '.')
-      const extra = (e.params as { missingProperty?: string, additionalProperty?: string })
+      const extra = e.params as { missingProperty?: string, additionalProperty?: string }
       const leaf = extra.missingProperty ?? extra.additionalProperty
       return `${[at, leaf].filter(Boolean).join('.')} ${e.keyword}`
     })
   }
-  for (const file of ['pr_descriptor_1.yml', 'pr_descriptor_2_dbt.yml', 'pr_descriptor_2_empty_dbt.yml']) {
+  for (const file of ['component-valid.yaml', 'component-legacy-dbt-url.yaml', 'component-legacy-dbt-url-empty.yaml']) {
     t.same(problems(sampleSpecific(file)), [], file)
   }
-  t.same(problems(sampleSpecific('pr_descriptor_1_missing_source.yml')), ['source.name required', 'source.connectionConfiguration required'])
-  t.same(problems(sampleSpecific('pr_descriptor_1_missing_destination.yml')), ['destination.name required', 'destination.connectionConfiguration required'])
-  t.same(problems(sampleSpecific('pr_descriptor_1_missing_connection_name.yml')), ['connection type'])
-  t.same(problems(sampleSpecific('pr_descriptor_1_empty_specific.yml')), ['source required', 'destination required', 'connection required'])
-  t.equal(sampleSpecific('pr_descriptor_1_missing_specific.yml'), undefined)
+  t.same(problems(sampleSpecific('component-missing-source.yaml')), ['source.name required', 'source.connectionConfiguration required'])
+  t.same(problems(sampleSpecific('component-missing-destination.yaml')), ['destination.name required', 'destination.connectionConfiguration required'])
+  t.same(problems(sampleSpecific('component-missing-connection-name.yaml')), ['connection type'])
+  t.same(problems(sampleSpecific('component-empty-specific.yaml')), ['source required', 'destination required', 'connection required'])
+  t.equal(sampleSpecific('component-missing-specific.yaml'), undefined)
   t.same(problems({}), ['source required', 'destination required', 'connection required'], 'a missing section fails as an empty one')
 
   const typo = baseSpecific()
@@ -501,15 +505,18 @@ t.test('checkSpecific reports cron, duplicate streams, workspace, misplaced secr
 
   const withWorkspace = { ...baseSpecific(), workspaceId: 'ws-1' }
   t.same(handler.checkSpecific(component(withWorkspace), { dataProduct, hasSecret: () => true }), { problems: [], warnings: [] })
-  const dbt = handler.checkSpecific(component({ ...sampleSpecific('pr_descriptor_2_dbt.yml'), workspaceId: 'ws-1', source: { ...baseSpecific().source }, destination: baseSpecific().destination }), { dataProduct, hasSecret: () => true })
+  const dbt = handler.checkSpecific(component({ ...sampleSpecific('component-legacy-dbt-url.yaml'), workspaceId: 'ws-1', source: { ...baseSpecific().source }, destination: baseSpecific().destination }), { dataProduct, hasSecret: () => true })
   t.same(dbt, { problems: [], warnings: ['connection.dbtGitUrl is ignored: current Airbyte has no dbt operations'] })
 })
 
 t.test('checkUpstream checks streams of an existing source, read-only', async (t) => {
   const { sim, handler } = await setup(t)
   const ctx = (spec: Record<string, unknown>) => ({
-    component: component(spec), dataProduct, log: { debug () {}, info () {}, warn () {}, error () {} },
-    secrets: { resolve: async <T>(v: T) => v }, signal: new AbortController().signal
+    component: component(spec),
+    dataProduct,
+    log: { debug () {}, info () {}, warn () {}, error () {} },
+    secrets: { resolve: async <T>(v: T) => v },
+    signal: new AbortController().signal
   })
   const absent = await handler.checkUpstream(ctx(baseSpecific()))
   t.same(absent, { problems: [], warnings: ['source "orders-pg" not yet created; stream names and sync modes will be checked at provision'] })
@@ -566,4 +573,38 @@ t.test('the handler claims the Airbyte use case template', async (t) => {
   t.same(handler.steps('unprovision').map((s) => s.name), [
     'find-resources', 'start-clear', 'wait-clear', 'delete-connection', 'delete-destination', 'delete-source'
   ])
+})
+
+t.test('provision killed inside any step and resumed from its checkpoint creates everything exactly once', async (t) => {
+  const secrets = { resolve: async <T>(value: T): Promise<T> => resolveSecretRefs(value, store, new Set()) }
+  let sim: AirbyteSimulator | undefined
+  const rounds = await killAndResumeAtEveryStep(async () => {
+    const fresh = await setup(t, { syncDurationMs: 60 })
+    sim = fresh.sim
+    return { handler: fresh.handler, opts: { operation: 'provision', component: component(baseSpecific()), dataProduct, secrets } }
+  }, ({ killedIn, resumed }) => {
+    if (sim === undefined) throw new Error('no simulator')
+    t.same(sizes(sim), [1, 1, 1], `killed in ${killedIn}: one source, destination, connection`)
+    t.equal([...sim.state.jobs.values()].filter((j) => j.jobType === 'sync').length, 1, `killed in ${killedIn}: one sync`)
+    t.equal(resumed.outcome?.result, 'OK', `killed in ${killedIn}: finished`)
+    t.notMatch(JSON.stringify(resumed.checkpoints), PG_PASSWORD, `killed in ${killedIn}: no secret in any checkpoint`)
+  })
+  t.equal(rounds, 7)
+})
+
+t.test('unprovision killed inside any step and resumed removes everything', async (t) => {
+  const secrets = { resolve: async <T>(value: T): Promise<T> => resolveSecretRefs(value, store, new Set()) }
+  let sim: AirbyteSimulator | undefined
+  const rounds = await killAndResumeAtEveryStep(async () => {
+    const fresh = await setup(t, { syncDurationMs: 60 })
+    sim = fresh.sim
+    const provisioned = await runSteps(fresh.handler, { operation: 'provision', component: component(baseSpecific()), dataProduct, secrets })
+    return { handler: fresh.handler, opts: { operation: 'unprovision', component: component(baseSpecific(), provisioned.outcome?.info), dataProduct, secrets, removeData: true } }
+  }, ({ killedIn, resumed }) => {
+    if (sim === undefined) throw new Error('no simulator')
+    t.same(sizes(sim), [0, 0, 0], `killed in ${killedIn}: nothing left`)
+    t.equal([...sim.state.jobs.values()].filter((j) => j.jobType === 'clear').length, 1, `killed in ${killedIn}: one clear`)
+    t.equal(resumed.outcome?.result, 'OK')
+  })
+  t.equal(rounds, 6)
 })
