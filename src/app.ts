@@ -11,6 +11,8 @@ import type { HandlerRegistry } from './provisioner/handler-registry.js'
 import type { SecretStore } from './secrets/secret-store.js'
 import { openapiDocument } from './openapi/openapi-spec.js'
 import errorHandler from './plugins/error-handler.js'
+import { clientErrorHandler, frameworkErrors } from './plugins/framework-errors.js'
+import notFoundHandler from './plugins/not-found-handler.js'
 import taskQueue from './plugins/task-queue.js'
 import descriptorValidation from './plugins/descriptor-validation.js'
 import provisioningRoutes from './routes/provisioning-routes.js'
@@ -39,6 +41,18 @@ export interface AppDeps {
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
+const IGNORE_TRAILING_SLASH = true
+// Node's default header block limit (request line included), stated so replies can name it.
+const MAX_HEADER_BYTES = 16 * 1024
+
+/**
+ * Node checks request and header deadlines only every `connectionsCheckingInterval` (default 30 s, which would
+ * let a stalled body live twice the timeout): check ten times per shortest timeout, at most once a second.
+ */
+function checkingInterval (config: Config): number {
+  return Math.max(10, Math.min(1000, Math.floor(Math.min(config.requestTimeoutMs, config.headersTimeoutMs) / 10)))
+}
+
 export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps
   const app = Fastify({
@@ -50,19 +64,35 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
       const id = Array.isArray(incoming) ? incoming[0] : incoming
       return id !== undefined && SAFE_REQUEST_ID.test(id) ? id : randomUUID()
     },
-    routerOptions: { ignoreTrailingSlash: true }
+    routerOptions: { ignoreTrailingSlash: IGNORE_TRAILING_SLASH },
+    // Slow clients cannot hold a connection: headers and the whole request each have a deadline (408 after it).
+    requestTimeout: config.requestTimeoutMs,
+    http: {
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout: config.headersTimeoutMs,
+      connectionsCheckingInterval: checkingInterval(config),
+      maxHeaderSize: MAX_HEADER_BYTES
+    },
+    // Fastify's Ajv defaults coerce types ("true" and 1 become true) and strip unknown fields: a destructive flag
+    // must be the JSON boolean itself, and the body must reach the routes as sent.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true } },
+    clientErrorHandler: clientErrorHandler({ requestTimeoutMs: config.requestTimeoutMs, headersTimeoutMs: config.headersTimeoutMs, maxHeaderBytes: MAX_HEADER_BYTES }),
+    frameworkErrors
   })
   // Before anything connects: AUTH_MODE=bearer without a usable token refuses to start here (ConfigError).
   const authenticator = createCallerAuthenticator(config.auth, { log: (level, message) => { app.log[level](message) } })
   // A callback hook, not an async one: it runs on every request, status polls included.
   app.addHook('onRequest', (request, reply, done) => { reply.header('x-request-id', request.id); done() })
 
+  // First: it learns every route (swagger-ui's included) from the onRoute hook to tell 405 from 404.
+  await app.register(notFoundHandler, { ignoreTrailingSlash: IGNORE_TRAILING_SLASH })
+  // Before any route too: a route takes the error handler in place when its plugin loads (the docs' included).
+  await app.register(errorHandler, { isDegraded: () => app.redis.status !== 'ready' })
   await app.register(swagger, {
     mode: 'static',
     specification: { document: { ...openapiDocument, servers: [{ url: config.basePath === '' ? '/' : config.basePath }] } as never }
   })
   await app.register(swaggerUi, { routePrefix: `${config.basePath}/docs`, staticCSP: DOCS_CSP })
-  await app.register(errorHandler, { isDegraded: () => app.redis.status !== 'ready' })
   await app.register(taskQueue, { redisUrl: config.redisUrl, prefix: config.queuePrefix, retentionSeconds: config.taskRetentionSeconds })
   // Caller checks, in their hook order: shed load, security headers, identify the caller, count its rate, refuse.
   await app.register(loadShedding, { ...config.loadShedding, basePath: config.basePath })

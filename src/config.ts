@@ -145,6 +145,13 @@ export interface Config {
   workerStalledIntervalMs: number
   /** How long SIGTERM waits for active steps before exiting, ms. Default 25000. */
   shutdownGraceMs: number
+  /**
+   * Longest time a client may take to send a whole request (headers and body), ms: a body that stops arriving
+   * is cut off with a 408. Default 30000.
+   */
+  requestTimeoutMs: number
+  /** Longest time a client may take to send the request headers, ms. Default the smaller of 10000 and requestTimeoutMs. */
+  headersTimeoutMs: number
   airbyte: AirbyteConfig
   auth: AuthConfig
   rateLimit: RateLimitConfig
@@ -340,6 +347,7 @@ export function loadConfig (env: Env = process.env): Config {
   }
   if (airbyte.syncPollMaxMs < airbyte.syncPollMinMs) r.problems.push('AIRBYTE_SYNC_POLL_MAX_MS must be >= AIRBYTE_SYNC_POLL_MIN_MS')
 
+  const requestTimeoutMs = r.int('REQUEST_TIMEOUT_MS', 30_000, 50, 3_600_000)
   const config: Config = {
     port: r.int('PORT', 8093, 0, 65535),
     host: r.string('HOST') ?? '0.0.0.0',
@@ -362,6 +370,8 @@ export function loadConfig (env: Env = process.env): Config {
     workerLockMs: r.int('WORKER_LOCK_MS', 30_000, 500),
     workerStalledIntervalMs: r.int('WORKER_STALLED_INTERVAL_MS', 30_000, 500),
     shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 25_000, 0),
+    requestTimeoutMs,
+    headersTimeoutMs: r.int('HEADERS_TIMEOUT_MS', Math.min(10_000, requestTimeoutMs), 50, 3_600_000),
     airbyte,
     auth: readAuth(r),
     rateLimit: { max: r.int('RATE_LIMIT_MAX', 12_000, 0), windowMs: r.int('RATE_LIMIT_WINDOW_MS', 60_000, 1) },
@@ -380,6 +390,8 @@ export function loadConfig (env: Env = process.env): Config {
   }
   const storeDir = config.descriptorSecrets.dir
   if (storeDir !== undefined) r.problems.push(...storeOverlapProblems('DESCRIPTOR_SECRETS_DIR', storeDir, config.serviceCredentials.files))
+  // Node refuses a headers timeout longer than the request timeout (the request includes its headers).
+  if (config.headersTimeoutMs > config.requestTimeoutMs) r.problems.push('HEADERS_TIMEOUT_MS must be <= REQUEST_TIMEOUT_MS')
   if (r.problems.length > 0) {
     throw new ConfigError(`invalid configuration:\n  - ${r.problems.join('\n  - ')}`)
   }

@@ -41,3 +41,13 @@ t.test('HANDLER_ROUTES adds routing rules', async t => {
   t.same(loadConfig({ HANDLER_ROUTES: 'urn:dmb:utm:my-ingest=airbyte' }).extraRoutes, { 'urn:dmb:utm:my-ingest': 'airbyte' })
   t.throws(() => loadConfig({ HANDLER_ROUTES: 'urn:x=nope' }), /HANDLER_ROUTES/)
 })
+
+t.test('request and header deadlines: 30 s and 10 s by default, headers never past the request', async t => {
+  const defaults = loadConfig({})
+  t.equal(defaults.requestTimeoutMs, 30_000)
+  t.equal(defaults.headersTimeoutMs, 10_000)
+  t.equal(loadConfig({ REQUEST_TIMEOUT_MS: '2000' }).headersTimeoutMs, 2000, 'the headers deadline follows a shorter request deadline')
+  t.equal(loadConfig({ REQUEST_TIMEOUT_MS: '60000', HEADERS_TIMEOUT_MS: '5000' }).headersTimeoutMs, 5000)
+  t.throws(() => loadConfig({ REQUEST_TIMEOUT_MS: '1000', HEADERS_TIMEOUT_MS: '2000' }), /HEADERS_TIMEOUT_MS must be <= REQUEST_TIMEOUT_MS/)
+  t.throws(() => loadConfig({ REQUEST_TIMEOUT_MS: '0' }), /REQUEST_TIMEOUT_MS must be an integer between 50/, 'no way to switch the deadline off')
+})

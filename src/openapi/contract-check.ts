@@ -6,7 +6,7 @@
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js'
 import addFormatsModule from 'ajv-formats'
-import { findOperation, listOperations } from './openapi-spec.js'
+import { findOperation, listOperations, openapiDocument } from './openapi-spec.js'
 
 // ajv-formats is CommonJS with a `default` property; under NodeNext the default import is module.exports.
 const addFormats = addFormatsModule.default
@@ -36,6 +36,13 @@ for (const { operationId, operation } of listOperations()) {
   declared.set(operationId, byStatus)
 }
 
+// A request outside every operation (a path the document does not list, or a listed path under another
+// method) answers 404 / 405 as a RequestValidationError, as the document's description says.
+const components = openapiDocument.components as { schemas: Record<string, object> }
+const outsideTheDocument: DeclaredResponse = {
+  byMediaType: new Map([['application/json', ajv.compile({ ...components.schemas.RequestValidationError, components } as object)]])
+}
+
 function responseFor (byStatus: Map<string, DeclaredResponse>, status: number): DeclaredResponse | undefined {
   const exact = String(status)
   return byStatus.get(exact) ?? byStatus.get(`${exact[0] ?? ''}XX`) ?? byStatus.get('DEFAULT')
@@ -59,16 +66,17 @@ function isEmpty (body: unknown): boolean {
 /**
  * Every way the reply breaks the contract; empty when it conforms. `path` is the concrete request path
  * (`/v1/provision/3f2a/status`) without the base path prefix; `body` is the parsed JSON for JSON replies
- * and the raw string otherwise. An undeclared status code or content type is a violation.
+ * and the raw string otherwise. An undeclared status code or content type is a violation; a request outside
+ * every operation may only answer 404 or 405 with a RequestValidationError.
  */
 export function checkReply (method: string, path: string, status: number, contentType: string | undefined, body: unknown): string[] {
   const op = findOperation(method, path)
-  if (op === undefined) return [`${method.toUpperCase()} ${path} is not an operation of openapi.yaml`]
-  const label = `${op.operationId} ${status}`
-  const byStatus = declared.get(op.operationId) ?? new Map<string, DeclaredResponse>()
-  const response = responseFor(byStatus, status)
+  if (op === undefined && status !== 404 && status !== 405) return [`${method.toUpperCase()} ${path} is not an operation of openapi.yaml`]
+  const label = `${op?.operationId ?? `${method.toUpperCase()} ${path}`} ${status}`
+  const byStatus = op === undefined ? new Map<string, DeclaredResponse>() : declared.get(op.operationId) ?? new Map<string, DeclaredResponse>()
+  const response = op === undefined ? outsideTheDocument : responseFor(byStatus, status)
   if (response === undefined) {
-    return [`${op.operationId}: status ${status} is not declared (declared: ${[...byStatus.keys()].join(', ')})`]
+    return [`${label}: status ${status} is not declared (declared: ${[...byStatus.keys()].join(', ')})`]
   }
   const mediaType = contentType?.split(';', 1)[0]?.trim().toLowerCase()
   if (response.byMediaType.size === 0) {

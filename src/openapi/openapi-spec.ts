@@ -123,7 +123,8 @@ function pathPattern (template: string): RegExp {
   const source = template
     .split(/\{[^}]+\}/)
     .map((literal) => literal.replace(/[.*+?^$()|[\]\\]/g, '\\$&'))
-    .join('[^/]+')
+    // `*`, not `+`: the router matches an empty parameter too (`/v1/provision//status`).
+    .join('[^/]*')
   return new RegExp(`^${source}$`)
 }
 
@@ -177,14 +178,18 @@ function forFastify (schema: unknown): unknown {
  * missing or unknown `descriptorKind`, or a missing `descriptor`, answered with a RequestValidationError
  * naming the field (`inputErrorField`) and how to fix it (`moreInfo.solutions`) — and on the validate
  * routes not with a 400 at all but with `200 {valid: false}`. Fastify's schema error would get there
- * first with a generic message, so the route schema keeps only the types; the enum and `required`
- * stay in openapi.yaml, which documents the contract.
+ * first with a generic message, so the route schema leaves both fields to the validator; their types, enum
+ * and `required` stay in openapi.yaml, which documents the contract.
  */
 function relaxForRoute (body: JsonObject): JsonObject {
   const properties = body.properties
   if (!isObject(properties) || !('descriptorKind' in properties)) return body
-  const kind = properties.descriptorKind
-  if (isObject(kind)) delete kind.enum
+  // The types go too: types are never coerced, and the validator refuses a wrongly typed descriptorKind or
+  // descriptor itself, naming the field (a 400 on provision, `valid: false` on validate).
+  for (const name of ['descriptorKind', 'descriptor']) {
+    const field = properties[name]
+    if (isObject(field)) { delete field.enum; delete field.type }
+  }
   if (Array.isArray(body.required)) {
     const required = body.required.filter((name) => name !== 'descriptor' && name !== 'descriptorKind')
     if (required.length > 0) body.required = required
@@ -202,7 +207,9 @@ function jsonSchemaOf (content: unknown, mediaType: string): JsonObject | undefi
 function responseSchemas (operation: JsonObject): Record<string, object> {
   const response: Record<string, object> = {}
   const responses = isObject(operation.responses) ? operation.responses : {}
-  for (const [status, definition] of Object.entries(responses)) {
+  for (const [documented, definition] of Object.entries(responses)) {
+    // OpenAPI writes ranges `4XX`; Fastify accepts only `4xx`.
+    const status = documented.replace(/XX$/, 'xx')
     if (!isObject(definition) || !isObject(definition.content)) continue
     const json = jsonSchemaOf(definition.content, 'application/json')
     if (json !== undefined) {

@@ -1,6 +1,7 @@
 /**
  * The API's side of Redis: one ioredis connection (offline queue off, so a Redis outage answers 503 at once
- * instead of hanging requests), the BullMQ queue and the TaskService the routes use.
+ * instead of hanging requests), the BullMQ queue, the TaskService the routes use and the registry of provisioned
+ * components updateacl reads.
  */
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
@@ -11,12 +12,15 @@ import { RedisLogThrottle } from '../queue/redis-log-throttle.js'
 import { TaskStore } from '../queue/task-store.js'
 import { TaskSubmitter } from '../queue/task-submitter.js'
 import { TaskService } from '../queue/task-service.js'
+import { ProvisionedRegistry } from '../queue/provisioned-registry.js'
 import { TASK_QUEUE_NAME } from '../queue/task-types.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     redis: Redis
     tasks: TaskService
+    /** The components this adapter provisioned (written by the workers). */
+    provisioned: ProvisionedRegistry
   }
 }
 
@@ -58,6 +62,7 @@ export default fp(async function taskQueue (app: FastifyInstance, opts: TaskQueu
   const store = new TaskStore(redis, opts.prefix, opts.retentionSeconds)
   app.decorate('redis', redis)
   app.decorate('tasks', new TaskService(new TaskSubmitter(redis, queue, opts.prefix, opts.retentionSeconds), store))
+  app.decorate('provisioned', new ProvisionedRegistry(redis, opts.prefix))
   app.addHook('onClose', async () => {
     // Bounded: a Redis that stopped answering (not refusing) would hold QUIT and Queue.close forever.
     await settlesWithin(queue.close(), queueConnection.status === 'ready' ? 1_000 : 0)

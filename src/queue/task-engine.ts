@@ -15,6 +15,7 @@ import type { ComponentInfo, ComponentOperation, StepContext } from '../provisio
 import type { HandlerRegistry } from '../provisioner/handler-registry.js'
 import type { SecretStore } from '../secrets/secret-store.js'
 import type { ComponentLock } from './component-lock.js'
+import type { ProvisionedRegistry } from './provisioned-registry.js'
 import { TaskRunContext } from './task-run-context.js'
 import type { TaskStore } from './task-store.js'
 import type { ComponentCheckpoint, ComponentTaskData, ReverseTaskData, TaskJobData } from './task-types.js'
@@ -38,6 +39,8 @@ export interface EngineDeps {
   secrets: SecretStore
   logger: Logger
   options: EngineOptions
+  /** Records which components this adapter provisioned (read by updateacl). */
+  provisioned?: ProvisionedRegistry
 }
 
 type Advance = { kind: 'done' } | { kind: 'failed', message: string } | { kind: 'wait', ms: number }
@@ -152,6 +155,7 @@ export class TaskEngine {
         return await this.failComponent(id, cp, data, run, this.describe(err, `${label}: ${step.name}`), persist)
       }
     }
+    await this.deps.provisioned?.componentFinished(data.kind, id, cp.handlerId, data.token)
     const outcome = handler.outcome(this.stepContext(data, cp, component, run, label))
     cp.status = 'done'
     cp.result = run.redact(outcome.result)

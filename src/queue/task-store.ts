@@ -9,6 +9,22 @@ import type { TaskKind, TaskLogEntry, TaskStatus, TaskView } from './task-types.
 /** A task's log is capped so a runaway poll loop cannot grow Redis without bound. */
 export const MAX_LOG_ENTRIES = 1000
 
+// Tokens are the submitter's randomUUID(), lower case. openapi.yaml's Token schema states the same format.
+const TOKEN_FORMAT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+/**
+ * Whether `token` has the one format tokens have. Keys are built only from such tokens: a crafted one
+ * (`<uuid>:logs`) would otherwise name another task's logs list as its task hash.
+ */
+export function isTaskToken (token: unknown): token is string {
+  return typeof token === 'string' && TOKEN_FORMAT.test(token)
+}
+
+function checked (token: string): string {
+  if (!isTaskToken(token)) throw new TypeError('not a task token')
+  return token
+}
+
 export class TaskStore {
   constructor (
     private readonly redis: Redis,
@@ -16,10 +32,12 @@ export class TaskStore {
     private readonly retentionSeconds: number
   ) {}
 
-  taskKey (token: string): string { return `${this.prefix}:task:${token}` }
-  logsKey (token: string): string { return `${this.prefix}:task:${token}:logs` }
+  taskKey (token: string): string { return `${this.prefix}:task:${checked(token)}` }
+  logsKey (token: string): string { return `${this.prefix}:task:${checked(token)}:logs` }
 
+  /** The task, or undefined for a token no task has (never issued, expired, or not a token at all). */
   async get (token: string): Promise<TaskView | undefined> {
+    if (!isTaskToken(token)) return undefined
     // Two plain reads, not MULTI: a read needs no atomicity, and the connection auto-pipelines them.
     const [fields, logs] = await Promise.all([
       this.redis.hgetall(this.taskKey(token)),

@@ -14,6 +14,7 @@ import { createRedisLimiter } from './outbound-limiter.js'
 import { RedisLogThrottle } from './redis-log-throttle.js'
 import { TaskEngine } from './task-engine.js'
 import { TaskStore } from './task-store.js'
+import { ProvisionedRegistry } from './provisioned-registry.js'
 import { TASK_QUEUE_NAME } from './task-types.js'
 import { startTaskWorker, type TaskWorker } from './task-worker.js'
 
@@ -43,6 +44,7 @@ export function startWorkerRuntime (config: Config, secrets: SecretStore, logger
   const engine = new TaskEngine({
     store,
     lock: new ComponentLock(redis, config.queuePrefix, queue, store),
+    provisioned: new ProvisionedRegistry(redis, config.queuePrefix),
     registry,
     secrets,
     logger,

@@ -45,5 +45,5 @@ export default async function reverseProvisioningRoutes (app: FastifyInstance): 
     return await reply.code(202).type('text/plain').send(token)
   })
   app.get<{ Params: { token: string } }>('/v1/reverse-provisioning/:token/status', { schema: routeSchema('getReverseProvisioningStatus'), logLevel: 'warn' }, async (request: FastifyRequest<{ Params: { token: string } }>) =>
-    reverseProvisioningStatus(await readTask(app, request.params.token)))
+    reverseProvisioningStatus(await readTask(app, request.params.token, ['reverse'])))
 }

@@ -43,5 +43,5 @@ export default async function validateRoutes (app: FastifyInstance): Promise<voi
   })
 
   app.get<{ Params: { token: string } }>('/v2/validate/:token/status', { schema: routeSchema('getValidationStatus'), logLevel: 'warn' }, async (request: FastifyRequest<{ Params: { token: string } }>) =>
-    validationStatus(await readTask(app, request.params.token)))
+    validationStatus(await readTask(app, request.params.token, ['validate'])))
 }

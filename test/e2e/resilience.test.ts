@@ -1,4 +1,5 @@
 import t from 'tap'
+import { randomUUID } from 'node:crypto'
 import { airbyteRequest, getJson, postJson, startStack, waitForStatus } from '../helpers/stack.js'
 import { startPrivateRedis } from '../helpers/redis-server.js'
 import { eventually, spawnService } from '../helpers/service-process.js'
@@ -59,7 +60,7 @@ t.test('Redis unavailable: 503 from the API, and the service recovers when Redis
   t.equal(res.status, 503, res.text)
   t.same(checkReply('POST', '/v1/provision', 503, res.contentType, res.json()), [], '503 is a contract SystemError')
   t.notMatch(res.text, /ECONNREFUSED|stack|at .*\.ts/, 'no internals in the reply')
-  const status = await getJson(`${stack.base}/v1/provision/whatever/status`)
+  const status = await getJson(`${stack.base}/v1/provision/${randomUUID()}/status`)
   t.equal(status.status, 503)
   await redis.restart()
   await eventually('readiness recovers', async () => (await getJson(`${stack.base}/health/ready`)).status === 200)

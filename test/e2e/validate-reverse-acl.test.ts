@@ -54,6 +54,7 @@ t.test('reverse provisioning describes a connection, secrets as placeholders', a
 })
 
 t.test('legacy updateacl with acl {users, groups} completes', async t => {
+  await provisioned('acl')
   const request = airbyteRequest('acl')
   const res = await postJson(`${base}/updateacl`, { acl: { users: ['alice@company.com'], groups: ['analysts'] }, provisionInfo: { request: request.descriptor, result: 'OK' } })
   t.equal(res.status, 202, res.text)

@@ -75,6 +75,9 @@ const PROVISIONING_STATUS = {
   ]
 }
 
+const TOKEN = '2f9d6c1e-6a0b-4c43-9a55-2c3e3b7d7f10'
+const UNKNOWN = '00000000-0000-4000-8000-00000000dead'
+
 const UNKNOWN_TOKEN_ERROR = {
   errors: ['no task for token "nope"'],
   userMessage: 'no task for token "nope"',
@@ -121,7 +124,8 @@ t.test('routeSchema gives every operation its responses, and a body or params wh
   for (const { operationId, operation } of listOperations()) {
     const schema = routeSchema(operationId)
     t.equal(schema.operationId, operationId)
-    t.same(Object.keys(schema.response).sort(), Object.keys(operation.responses as JsonObject).sort(), `${operationId} responses`)
+    // OpenAPI's `4XX` is Fastify's `4xx`.
+    t.same(Object.keys(schema.response).sort(), Object.keys(operation.responses as JsonObject).map((status) => status.replace(/XX$/, 'xx')).sort(), `${operationId} responses`)
     t.equal(schema.body !== undefined, TAKES_A_BODY.has(operationId), `${operationId} body`)
     t.equal(schema.params !== undefined, TAKES_A_TOKEN.has(operationId), `${operationId} params`)
     t.type(schema.summary, 'string')
@@ -137,11 +141,13 @@ t.test('routeSchema leaves descriptorKind and descriptor to the service validato
     const body = routeSchema(operationId).body as JsonObject
     t.equal(body.type, 'object', operationId)
     t.notOk('required' in body, `${operationId} requires nothing at the route`)
-    t.same((body.properties as JsonObject).descriptorKind, { type: 'string', description: (body.properties as JsonObject & { descriptorKind: JsonObject }).descriptorKind.description })
-    t.match(body.properties, { descriptor: { type: 'string' }, removeData: { type: 'boolean', default: false }, latestEnrichedDescriptor: { type: 'string' } })
+    t.same((body.properties as JsonObject).descriptorKind, { description: (body.properties as JsonObject & { descriptorKind: JsonObject }).descriptorKind.description })
+    t.notOk('type' in ((body.properties as Record<string, JsonObject>).descriptor ?? {}), `${operationId}: the validator checks the descriptor's type`)
+    t.match(body.properties, { removeData: { type: 'boolean', default: false }, latestEnrichedDescriptor: { type: 'string' } })
   }
   const documented = (openapiDocument.components as { schemas: Record<string, JsonObject> }).schemas
   t.same(documented.ProvisioningRequest?.required, ['descriptorKind', 'descriptor'])
+  t.match(documented.ProvisioningRequest?.properties, { descriptor: { type: 'string' } })
   t.same(documented.DescriptorKind?.enum, ['DATAPRODUCT_DESCRIPTOR', 'COMPONENT_DESCRIPTOR', 'DATAPRODUCT_DESCRIPTOR_WITH_RESULTS'])
   t.match(routeSchema('updateAcl').body, { type: 'object', required: ['provisionInfo'] })
   t.match(routeSchema('runReverseProvisioning').body, { type: 'object', required: ['useCaseTemplateId', 'environment'] })
@@ -171,10 +177,10 @@ t.test('a Fastify app built from routeSchema', async (t) => {
   })
   app.post('/v1/provision', { schema: routeSchema('provision') }, async (request, reply) => {
     received.push(request.body)
-    return reply.code(202).type('text/plain').send('tok-42')
+    return reply.code(202).type('text/plain').send(TOKEN)
   })
   app.get<{ Params: { token: string } }>('/v1/provision/:token/status', { schema: routeSchema('getStatus') }, async (request, reply) => {
-    if (request.params.token === 'nope') return reply.code(400).send({ ...UNKNOWN_TOKEN_ERROR, stack: 'must not leak' })
+    if (request.params.token === UNKNOWN) return reply.code(400).send({ ...UNKNOWN_TOKEN_ERROR, stack: 'must not leak' })
     return reply.code(200).send({ ...PROVISIONING_STATUS, internal: 'must not leak' })
   })
   await app.ready()
@@ -183,23 +189,23 @@ t.test('a Fastify app built from routeSchema', async (t) => {
     const res = await app.inject({ method: 'POST', url: '/v1/provision', payload: { descriptorKind: 'COMPONENT_DESCRIPTOR', descriptor: 'a: 1' } })
     t.equal(res.statusCode, 202)
     t.match(res.headers['content-type'], /^text\/plain/)
-    t.equal(res.body, 'tok-42')
+    t.equal(res.body, TOKEN)
     t.same(checkReply('POST', '/v1/provision', res.statusCode, contentTypeOf(res.headers), res.body), [])
   })
 
   t.test('serialises a ProvisioningStatus with publicInfo, privateInfo and logs intact and drops undeclared fields', async (t) => {
-    const res = await app.inject({ method: 'GET', url: '/v1/provision/tok-42/status' })
+    const res = await app.inject({ method: 'GET', url: `/v1/provision/${TOKEN}/status` })
     t.equal(res.statusCode, 200)
     t.match(res.headers['content-type'], /^application\/json/)
     t.same(res.json(), PROVISIONING_STATUS)
-    t.same(checkReply('GET', '/v1/provision/tok-42/status', res.statusCode, contentTypeOf(res.headers), res.json()), [])
+    t.same(checkReply('GET', `/v1/provision/${TOKEN}/status`, res.statusCode, contentTypeOf(res.headers), res.json()), [])
   })
 
   t.test('serialises a RequestValidationError whole, without anything undeclared', async (t) => {
-    const res = await app.inject({ method: 'GET', url: '/v1/provision/nope/status' })
+    const res = await app.inject({ method: 'GET', url: `/v1/provision/${UNKNOWN}/status` })
     t.equal(res.statusCode, 400)
     t.same(res.json(), UNKNOWN_TOKEN_ERROR)
-    t.same(checkReply('GET', '/v1/provision/nope/status', res.statusCode, contentTypeOf(res.headers), res.json()), [])
+    t.same(checkReply('GET', `/v1/provision/${UNKNOWN}/status`, res.statusCode, contentTypeOf(res.headers), res.json()), [])
   })
 
   t.test('lets an unknown descriptorKind and a missing descriptor through to the service validator', async (t) => {
@@ -271,7 +277,8 @@ t.test('checkReply', async (t) => {
   })
 
   t.test('rejects a 202 token sent as JSON, and a reply without a content type', async (t) => {
-    t.same(checkReply('POST', '/v2/validate', 202, 'text/plain; charset=utf-8', 'tok'), [])
+    t.same(checkReply('POST', '/v2/validate', 202, 'text/plain; charset=utf-8', TOKEN), [])
+    t.ok(checkReply('POST', '/v2/validate', 202, 'text/plain', 'tok').length > 0, 'a token not in the one token format is no token')
     t.match(checkReply('POST', '/v2/validate', 202, 'application/json', 'tok'), [/content type application\/json is not declared/])
     t.match(checkReply('POST', '/v2/validate', 202, undefined, 'tok'), [/no content type/])
     t.ok(checkReply('POST', '/v2/validate', 202, 'text/plain', '').length > 0, 'an empty token is no token')
@@ -279,6 +286,23 @@ t.test('checkReply', async (t) => {
 
   t.test('rejects a route that is not in the document', async (t) => {
     t.match(checkReply('DELETE', '/v1/provision', 200, 'application/json', {}), [/not an operation/])
+  })
+
+  t.test('accepts only a RequestValidationError 404 or 405 for a request outside the document', async (t) => {
+    const error = { errors: ['no route'], userMessage: 'no route', moreInfo: { problems: ['no route'], solutions: ['see /docs'] } }
+    t.same(checkReply('DELETE', '/v1/provision', 405, 'application/json', error), [])
+    t.same(checkReply('GET', '/nowhere', 404, 'application/json', error), [])
+    t.ok(checkReply('GET', '/nowhere', 404, 'application/json', { message: 'Not Found' }).length > 0, 'Fastify\'s default shape is refused')
+    t.ok(checkReply('GET', '/nowhere', 404, 'text/plain', 'Not Found').length > 0)
+  })
+
+  t.test('accepts any 4xx as a RequestValidationError on every operation', async (t) => {
+    const error = { errors: ['too large'], userMessage: 'too large', moreInfo: { problems: ['too large'], solutions: ['smaller'] } }
+    for (const { method, path } of listOperations()) {
+      for (const status of [408, 413, 415, 431]) {
+        t.same(checkReply(method, path.replace('{token}', TOKEN), status, 'application/json', error), [], `${method} ${path} ${status}`)
+      }
+    }
   })
 
   t.test('checks health replies, including the 503 readiness shape', async (t) => {
