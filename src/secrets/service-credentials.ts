@@ -47,12 +47,12 @@ export function currentServiceCredentialValues (credentials: ServiceCredentials)
     try { text = readFileSync(path, 'utf8') } catch { continue }
     // A credential file is small; a large one (a CA bundle under a credential name) is not read line by line.
     if (text.length > MAX_CREDENTIAL_FILE) continue
+    const lines = text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'))
+    // A one-line file is one value (a password may hold spaces); in a list of tokens (`label token` per line,
+    // AUTH_BEARER_TOKENS_FILE) the label is a name, not a secret: only the last field of each line is.
     const whole = text.replace(/\r?\n$/, '')
-    if (whole !== '') out.add(whole)
-    for (const line of text.split(/\r?\n/)) {
-      const trimmed = line.trim()
-      if (trimmed !== '' && !trimmed.startsWith('#')) out.add(trimmed)
-    }
+    if (lines.length === 1 && whole !== '') out.add(whole)
+    for (const line of lines) out.add(lines.length === 1 ? line : (line.split(/\s+/).pop() ?? line))
   }
   return [...out]
 }

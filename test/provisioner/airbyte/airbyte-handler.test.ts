@@ -585,7 +585,7 @@ t.test('the handler claims the Airbyte use case template', async (t) => {
 })
 
 t.test('provision killed inside any step and resumed from its checkpoint creates everything exactly once', async (t) => {
-  const secrets = { resolve: async <T>(value: T): Promise<T> => resolveSecretRefs(value, store, new Set()) }
+  const secrets = { resolve: async <T>(value: T): Promise<T> => resolveSecretRefs(value, store, dataProduct) }
   let sim: AirbyteSimulator | undefined
   const rounds = await killAndResumeAtEveryStep(async () => {
     const fresh = await setup(t, { syncDurationMs: 60 })
@@ -602,7 +602,7 @@ t.test('provision killed inside any step and resumed from its checkpoint creates
 })
 
 t.test('unprovision killed inside any step and resumed removes everything', async (t) => {
-  const secrets = { resolve: async <T>(value: T): Promise<T> => resolveSecretRefs(value, store, new Set()) }
+  const secrets = { resolve: async <T>(value: T): Promise<T> => resolveSecretRefs(value, store, dataProduct) }
   let sim: AirbyteSimulator | undefined
   const rounds = await killAndResumeAtEveryStep(async () => {
     const fresh = await setup(t, { syncDurationMs: 60 })
