@@ -30,7 +30,7 @@ const prefix = uniquePrefix('http-hardening')
 const redis = new Redis(redisServer.url)
 t.teardown(async () => { redis.disconnect(); await deleteKeys(redisServer.url, prefix); await redisServer.stop() })
 
-const SECRETS = { SECRET_ORDERS_DB_PASSWORD: 'hardening-db-password-1', SECRET_SNOWFLAKE_PASSWORD: 'hardening-wh-password-2' }
+const SECRETS = { DESCRIPTOR_SECRET_FINANCE__ORDERS_DB_PASSWORD: 'hardening-db-password-1', DESCRIPTOR_SECRET_FINANCE__SNOWFLAKE_PASSWORD: 'hardening-wh-password-2' }
 
 async function appWith (env: Record<string, string> = {}): Promise<FastifyInstance> {
   const config = loadConfig({ REDIS_URL: redisServer.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', ...UNGUARDED, AIRBYTE_WORKSPACE_ID: '00000000-0000-4000-8000-000000000001', ...env })

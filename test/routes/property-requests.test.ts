@@ -36,7 +36,7 @@ const config = loadConfig({ REDIS_URL: redisServer.url, QUEUE_PREFIX: prefix, LO
 const app: FastifyInstance = await buildApp({
   config,
   registry: createHandlerRegistry(config),
-  secrets: createSecretStore({ env: { SECRET_ORDERS_DB_PASSWORD: 'property-db-password-1', SECRET_SNOWFLAKE_PASSWORD: 'property-wh-password-2' } }),
+  secrets: createSecretStore({ env: { DESCRIPTOR_SECRET_FINANCE__ORDERS_DB_PASSWORD: 'property-db-password-1', DESCRIPTOR_SECRET_FINANCE__SNOWFLAKE_PASSWORD: 'property-wh-password-2' } }),
   logger: false
 })
 t.teardown(async () => { await app.close() })
