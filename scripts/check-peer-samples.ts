@@ -10,13 +10,12 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Redis } from 'ioredis'
 import { parse as parseYaml } from 'yaml'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { checkReply } from '../src/openapi/contract-check.js'
 import { createHandlerRegistry } from '../src/provisioner/handler-set.js'
-import { findOrStartRedis } from '../src/sandbox/local-redis.js'
+import { deleteKeys, findOrStartRedis } from '../src/sandbox/local-redis.js'
 import { createSecretStore } from '../src/secrets/secret-store.js'
 
 type App = Awaited<ReturnType<typeof buildApp>>
@@ -91,20 +90,6 @@ function safeParse (text: string): unknown {
 
 function isRecord (value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-async function deleteKeys (url: string, prefix: string): Promise<void> {
-  const client = new Redis(url, { maxRetriesPerRequest: 1 })
-  try {
-    let cursor = '0'
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
-      cursor = next
-      if (keys.length > 0) await client.unlink(...keys)
-    } while (cursor !== '0')
-  } finally {
-    client.disconnect()
-  }
 }
 
 const redis = await findOrStartRedis()

@@ -3,10 +3,9 @@
  * `redis-server` on a free port, else a testcontainers Redis where a Docker engine exists.
  * `startPrivateRedis` always starts an own server, for tests that stop and restart Redis.
  */
-import { Redis } from 'ioredis'
 import { startLocalRedis, type LocalRedis } from '../../src/sandbox/local-redis.js'
 
-export { freePort } from '../../src/sandbox/local-redis.js'
+export { deleteKeys, freePort } from '../../src/sandbox/local-redis.js'
 export type TestRedis = LocalRedis
 export const startPrivateRedis = startLocalRedis
 
@@ -38,19 +37,4 @@ export async function testRedis (): Promise<TestRedis> {
 /** A prefix unique to this test file run, so parallel files never share keys. */
 export function uniquePrefix (name: string): string {
   return `test-${name}-${process.pid}-${Date.now().toString(36)}`
-}
-
-/** Deletes every key under `prefix` (SCAN, never FLUSHALL: the server may be shared). */
-export async function deleteKeys (url: string, prefix: string): Promise<void> {
-  const client = new Redis(url, { maxRetriesPerRequest: 1 })
-  try {
-    let cursor = '0'
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
-      cursor = next
-      if (keys.length > 0) await client.unlink(...keys)
-    } while (cursor !== '0')
-  } finally {
-    client.disconnect()
-  }
 }
