@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js'
 import { parse as parseYaml } from 'yaml'
-import type { AirbyteConfig } from '../../../src/config.js'
+import type { AirbyteConfig } from '../../../src/provisioner/airbyte/airbyte-config.js'
 import type { Component, DataProduct } from '../../../src/descriptor/types.js'
 import { DescriptorInvalidError, PermanentUpstreamError } from '../../../src/errors.js'
 import type { ComponentInfo, ComponentOperation, Handler, StepContext } from '../../../src/provisioner/handler.js'
@@ -110,6 +110,7 @@ async function run (handler: H, operation: ComponentOperation, comp: Component,
       error: (message) => logs.push({ level: 'ERROR', phase, message })
     },
     secrets: { resolve: async (value) => resolveSecretRefs(value, store, dataProduct) },
+    dependencies: {},
     signal: new AbortController().signal
   })
   for (let i = opts.from ?? 0; i < (opts.until ?? steps.length); i++) {
