@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { PermanentUpstreamError, TransientUpstreamError } from '../../src/errors.js'
 import { basicAuth, staticBearer, type CredentialProvider } from '../../src/outbound/credential-provider.js'
 import { createUpstreamHttp, parseRetryAfter, type UpstreamHttpOptions } from '../../src/outbound/upstream-http.js'
-import { type AirbyteSimulator, startAirbyteSimulator } from '../../src/sandbox/airbyte-simulator.js'
+import { type AirbyteSimulator, startAirbyteSimulator } from '../../src/sandbox/airbyte/airbyte-simulator.js'
 
 type Reply = (req: IncomingMessage, res: ServerResponse) => void
 

@@ -2,7 +2,7 @@ import t, { type Test } from 'tap'
 import type { AirbyteConfig } from '../../../src/provisioner/airbyte/airbyte-config.js'
 import { ConfigError, PermanentUpstreamError } from '../../../src/errors.js'
 import { classifyAirbyteAnswer, createAirbyteClient, PAGE_LIMIT, type AirbyteClient } from '../../../src/provisioner/airbyte/airbyte-client.js'
-import { type AirbyteSimulator, type AirbyteSimulatorOptions, startAirbyteSimulator } from '../../../src/sandbox/airbyte-simulator.js'
+import { type AirbyteSimulator, type AirbyteSimulatorOptions, startAirbyteSimulator } from '../../../src/sandbox/airbyte/airbyte-simulator.js'
 
 function configFor (sim: AirbyteSimulator, extra: Partial<AirbyteConfig> = {}): AirbyteConfig {
   return {

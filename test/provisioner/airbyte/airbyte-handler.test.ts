@@ -11,7 +11,7 @@ import { createAirbyteClient } from '../../../src/provisioner/airbyte/airbyte-cl
 import { createAirbyteHandler, type AirbyteState } from '../../../src/provisioner/airbyte/airbyte-handler.js'
 import {
   type AirbyteSimulator, type AirbyteSimulatorOptions, DESTINATION_DEFINITIONS, SOURCE_DEFINITIONS, startAirbyteSimulator
-} from '../../../src/sandbox/airbyte-simulator.js'
+} from '../../../src/sandbox/airbyte/airbyte-simulator.js'
 import { createSecretStore, resolveSecretRefs } from '../../../src/secrets/secret-store.js'
 import { killAndResumeAtEveryStep, runSteps } from '../../helpers/handler-kit.js'
 
