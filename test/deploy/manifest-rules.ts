@@ -227,9 +227,15 @@ function adapterContainerProblems (objects: Obj[], d: Obj, c: Obj, opts: RuleOpt
       if (get.path !== `${prefix}/health/${path}`) problems.push(`${probe} path ${String(get.path)}, expected ${prefix}/health/${path}`)
       if (portNumber(get.port) !== port) problems.push(`${probe} port ${String(get.port)} is not ${role === 'worker' ? 'METRICS_PORT' : 'PORT'} (${port})`)
     }
+    // The kubelet's clock starts before preStop: the pause, the grace and the exit must all fit.
+    const preStop = c.lifecycle?.preStop
+    if (preStop !== undefined && preStop.sleep === undefined) problems.push('preStop must be a sleep action (its length counts against the grace period)')
+    const pauseMs = Number(preStop?.sleep?.seconds ?? 0) * 1000
     const grace = Number(env.SHUTDOWN_GRACE_MS ?? DEFAULT_SHUTDOWN_GRACE_MS)
     const period = pod.terminationGracePeriodSeconds ?? 30
-    if (period * 1000 < grace + EXIT_MARGIN_MS) problems.push(`terminationGracePeriodSeconds ${String(period)} must exceed SHUTDOWN_GRACE_MS (${grace} ms) by ${EXIT_MARGIN_MS / 1000} s`)
+    if (period * 1000 < pauseMs + grace + EXIT_MARGIN_MS) {
+      problems.push(`terminationGracePeriodSeconds ${String(period)} must exceed the preStop pause (${pauseMs} ms) plus SHUTDOWN_GRACE_MS (${grace} ms) by ${EXIT_MARGIN_MS / 1000} s`)
+    }
   } else {
     problems.push(`ROLE must be api, worker or all, got ${String(role)}`)
   }
