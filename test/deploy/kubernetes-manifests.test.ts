@@ -178,6 +178,8 @@ t.test('the rules catch what they guard against', async t => {
     ['no PDB for the worker', o => { o.splice(o.indexOf(byId(o, 'PodDisruptionBudget', 'tech-adapter-worker')), 1) }, /no PodDisruptionBudget/],
     ['API ingress from anywhere', o => { byId(o, 'NetworkPolicy', 'tech-adapter-api-ingress').spec.ingress = [{}] }, /admits every source/],
     ['API ingress from every namespace', o => { byId(o, 'NetworkPolicy', 'tech-adapter-api-ingress').spec.ingress[0].from = [{ namespaceSelector: {} }] }, /labelled namespace/],
+    ['a target on a port egress does not open', o => { byId(o, 'ConfigMap', 'tech-adapter-config').data.AIRBYTE_API_URL = 'http://airbyte.airbyte:8001/api/public/v1' }, /AIRBYTE_API_URL needs egress to TCP\/8001/],
+    ['Sentinels on a port egress does not open', o => { byId(o, 'ConfigMap', 'tech-adapter-config').data.REDIS_SENTINELS = 's-0:5000,s-1:26379' }, /REDIS_SENTINELS needs egress to TCP\/5000/],
     ['no DNS egress', o => { byId(o, 'NetworkPolicy', 'tech-adapter-egress').spec.egress.shift() }, /egress to UDP\/53/],
     ['a field the schema refuses', o => { container(api(o)).ports[0].containerPort = '8093' }, /containerPort must be integer/],
     ['a kind without a schema', o => { o.push({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } }) }, /no schema for example.com\/v1 Widget/]

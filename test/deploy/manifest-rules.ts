@@ -272,6 +272,17 @@ function adapterContainerProblems (objects: Obj[], d: Obj, c: Obj, opts: RuleOpt
   } else {
     problems.push('DESCRIPTOR_SECRETS_DIR not set')
   }
+  // Every endpoint the process calls (Redis, the targets, a JWKS) on a port its egress policies open. Links for
+  // people (*_UI_URL) are not called.
+  const open = egressPorts(objects, d)
+  for (const [name, value] of Object.entries(env)) {
+    const endpoints = name.endsWith('_URL') && !name.endsWith('_UI_URL')
+      ? [endpointPort(value)]
+      : (name === 'REDIS_SENTINELS' || name === 'REDIS_CLUSTER_NODES') ? value.split(',').map(hp => Number(hp.trim().split(':').pop())) : []
+    for (const port of endpoints) {
+      if (port !== undefined && !open.has(`TCP/${port}`)) problems.push(`${name} needs egress to TCP/${port}, which no NetworkPolicy opens`)
+    }
+  }
   if (opts.rendered === true) {
     const set = REDIS_SETTINGS.filter(k => env[k] !== undefined)
     if (set.length !== 1) problems.push(`exactly one of ${REDIS_SETTINGS.join(', ')} must be set, got ${set.length === 0 ? 'none' : set.join(', ')}`)
@@ -279,6 +290,23 @@ function adapterContainerProblems (objects: Obj[], d: Obj, c: Obj, opts: RuleOpt
     if ('SECRETS_DIR' in env) problems.push('SECRETS_DIR is refused by the service; use DESCRIPTOR_SECRETS_DIR')
   }
   return problems
+}
+
+const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443, 'redis:': 6379, 'rediss:': 6379 }
+
+function endpointPort (value: string): number | undefined {
+  try {
+    const url = new URL(value)
+    return url.port !== '' ? Number(url.port) : DEFAULT_PORTS[url.protocol]
+  } catch {
+    return undefined
+  }
+}
+
+/** `PROTOCOL/port` pairs the egress policies selecting a Deployment's pods allow. */
+function egressPorts (objects: Obj[], d: Obj): Set<string> {
+  const policies = objects.filter(p => p.kind === 'NetworkPolicy' && matches(p.spec?.podSelector?.matchLabels, podLabels(d)) && (p.spec?.policyTypes ?? []).includes('Egress'))
+  return new Set(policies.flatMap(p => (p.spec?.egress ?? []).flatMap((r: Obj) => (r.ports ?? []).map((x: Obj) => `${String(x.protocol ?? 'TCP')}/${String(x.port)}`))))
 }
 
 /** The Service, autoscalers, PDBs and NetworkPolicies point at what exists. */
@@ -361,11 +389,10 @@ function networkPolicyProblems (objects: Obj[]): string[] {
         }
       }
     }
-    const egress = selecting(deployment, 'Egress')
-    if (egress.length === 0) problems.push(`${where}: no egress NetworkPolicy`)
-    const allowed = egress.flatMap(p => (p.spec?.egress ?? []).flatMap((r: Obj) => (r.ports ?? []).map((x: Obj) => `${String(x.protocol ?? 'TCP')}/${String(x.port)}`)))
+    if (selecting(deployment, 'Egress').length === 0) problems.push(`${where}: no egress NetworkPolicy`)
+    const allowed = egressPorts(objects, deployment)
     for (const need of ['UDP/53', 'TCP/53', 'TCP/6379', 'TCP/443']) {
-      if (!allowed.includes(need)) problems.push(`${where}: egress to ${need} not allowed`)
+      if (!allowed.has(need)) problems.push(`${where}: egress to ${need} not allowed`)
     }
   }
   return problems
