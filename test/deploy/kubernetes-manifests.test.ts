@@ -6,8 +6,9 @@
  * checked the same way; without it the overlays' own files are checked and every patch must hit an object.
  */
 import { execFileSync } from 'node:child_process'
-import { statSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
 import { adapterDeployments, allProblems, parseManifests, readManifests, schemaProblems, workloadProblems, wiringProblems, type Obj } from './manifest-rules.js'
@@ -191,4 +192,25 @@ t.test('the rules catch what they guard against', async t => {
   }
   t.match(workloadProblems(clone(base), { rendered: true }).join('\n'), /exactly one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES must be set, got none/, 'a rendering without a Redis setting is caught')
   t.same(wiringProblems(base), [])
+})
+
+t.test('an overlay patch on an object the base lacks, or on a field it lacks, is caught', async t => {
+  const scratch = mkdtempSync(join(tmpdir(), 'overlay-'))
+  t.teardown(() => { rmSync(scratch, { recursive: true, force: true }) })
+  writeFileSync(join(scratch, 'kustomization.yaml'), JSON.stringify({
+    resources: [relative(scratch, BASE)],
+    patches: [
+      { path: 'misnamed.yaml' },
+      { target: { kind: 'HorizontalPodAutoscaler' }, patch: '- op: replace\n  path: /spec/minReplica\n  value: 1\n' },
+      { target: { kind: 'StatefulSet' }, patch: '- op: add\n  path: /spec/replicas\n  value: 1\n' }
+    ]
+  }))
+  writeFileSync(join(scratch, 'misnamed.yaml'), 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: tech-adapter-apii\n')
+  const problems = danglingPatches(scratch).join('\n')
+  t.match(problems, /patches Deployment\/tech-adapter-apii, which the overlay does not have/)
+  t.match(problems, /replace \/spec\/minReplica on HorizontalPodAutoscaler\/tech-adapter-api, which has no such field/)
+  t.match(problems, /targets \{"kind":"StatefulSet"\}, which matches nothing/)
+  if (KUBECTL) {
+    await t.rejects(kubectlRender(scratch), 'kubectl refuses it too')
+  }
 })
