@@ -107,6 +107,18 @@ t.test('the Grafana dashboard is importable and queries only exported series', a
   t.ok(panels.length >= 12, `${panels.length} panels`)
   const ids = (dashboard.panels as Obj[]).map(p => p.id as number)
   t.equal(new Set(ids).size, ids.length, 'panel ids are unique')
+  const cells = new Map<string, string>()
+  for (const p of dashboard.panels as Obj[]) {
+    const g = p.gridPos as { x: number, y: number, w: number, h: number }
+    t.ok(g.x >= 0 && g.x + g.w <= 24, `${String(p.title)} fits the 24-column grid`)
+    for (let x = g.x; x < g.x + g.w; x++) {
+      for (let y = g.y; y < g.y + g.h; y++) {
+        const other = cells.get(`${x},${y}`)
+        if (other !== undefined) t.fail(`${String(p.title)} overlaps ${other}`)
+        cells.set(`${x},${y}`, String(p.title))
+      }
+    }
+  }
   const exprs = panels.flatMap(p => (p.targets as Obj[]).map(x => x.expr as string))
   t.ok(panels.every(p => (p.targets as Obj[]).length > 0), 'every panel queries something')
   for (const expr of exprs) t.same(exprProblems(expr), [], expr)
