@@ -4,7 +4,7 @@ import { airbyteRequest, postJson, startStack, waitForStatus } from '../helpers/
 import { checkReply } from '../../src/openapi/contract-check.js'
 import { parseExposition, seriesKeys, valueOf, type Sample } from './exposition.js'
 
-const stack = await startStack(t)
+const stack = await startStack(t, { env: { LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0' } })
 const { base, sim } = stack
 
 async function scrape (t: Test): Promise<Sample[]> {
