@@ -64,7 +64,7 @@ export interface RedisUpSource { role: string, up: () => boolean }
 export interface QueueCountsSource { getJobCounts: (...states: JobType[]) => Promise<Record<string, number>> }
 
 const redisSources = new Set<RedisUpSource>()
-const queueSources = new Set<QueueCountsSource>()
+const queueSources = new Map<QueueCountsSource, () => boolean>()
 /** Tasks this process last saw waiting for another task's component, with when it saw them. */
 const waitingTasks = new Map<string, number>()
 let waitingForgetMs = 10_000
@@ -75,9 +75,12 @@ export function watchRedisUp (source: RedisUpSource): () => void {
   return () => { redisSources.delete(source) }
 }
 
-/** Makes `queue` the source of tech_adapter_queue_jobs; returns the unregister function. */
-export function watchQueueCounts (queue: QueueCountsSource): () => void {
-  queueSources.add(queue)
+/**
+ * Makes `queue` a source of tech_adapter_queue_jobs, read only while `connected()` (a worker's commands wait out
+ * an outage instead of failing, and a scrape must not); returns the unregister function.
+ */
+export function watchQueueCounts (queue: QueueCountsSource, connected: () => boolean): () => void {
+  queueSources.set(queue, connected)
   return () => { queueSources.delete(queue) }
 }
 
@@ -119,15 +122,27 @@ new Gauge({ // eslint-disable-line no-new
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const
 /** Concurrent and close-together scrapes share one read of the counts. */
 const COUNTS_FRESH_MS = 1_500
+/** A scrape never waits longer than this for the counts. */
+const COUNTS_TIMEOUT_MS = 1_000
 let counts: { at: number, value: Promise<Record<string, number> | undefined> } | undefined
 
-async function queueCounts (): Promise<Record<string, number> | undefined> {
-  const [queue] = queueSources
-  if (queue === undefined) return undefined
-  if (counts === undefined || Date.now() - counts.at > COUNTS_FRESH_MS) {
-    // A Redis outage must not fail the scrape: the series is left out and tech_adapter_redis_up says why.
-    counts = { at: Date.now(), value: queue.getJobCounts(...QUEUE_STATES).catch(() => undefined) }
+async function readCounts (queue: QueueCountsSource): Promise<Record<string, number> | undefined> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<undefined>(resolve => { timer = setTimeout(() => { resolve(undefined) }, COUNTS_TIMEOUT_MS) })
+  try {
+    return await Promise.race([queue.getJobCounts(...QUEUE_STATES), timeout])
+  } catch {
+    return undefined
+  } finally {
+    clearTimeout(timer)
   }
+}
+
+async function queueCounts (): Promise<Record<string, number> | undefined> {
+  // A Redis outage must not fail or stall the scrape: the series is left out and tech_adapter_redis_up says why.
+  const queue = [...queueSources].find(([, connected]) => connected())?.[0]
+  if (queue === undefined) return undefined
+  if (counts === undefined || Date.now() - counts.at > COUNTS_FRESH_MS) counts = { at: Date.now(), value: readCounts(queue) }
   return await counts.value
 }
 

@@ -68,7 +68,7 @@ export default fp(async function taskQueue (app: FastifyInstance, opts: TaskQueu
   const store = new TaskStore(redis, opts.prefix, opts.retentionSeconds)
   const unwatch = [
     watchRedisUp({ role: 'api', up: () => redis.status === 'ready' && queueConnection.status === 'ready' }),
-    watchQueueCounts(queue)
+    watchQueueCounts(queue, () => queueConnection.status === 'ready')
   ]
   app.decorate('redis', redis)
   app.decorate('taskQueue', queue)

@@ -71,7 +71,7 @@ export function startWorkerRuntime (config: Config, secrets: SecretStore, logger
   }, logger)
   const unwatch = [
     watchRedisUp({ role: 'worker', up: () => redis.status === 'ready' }),
-    watchQueueCounts(queue)
+    watchQueueCounts(queue, () => redis.status === 'ready')
   ]
   return {
     worker,
