@@ -44,7 +44,8 @@ function samplerFor (config: TracingConfig): Sampler {
   }
 }
 
-function exporterFor (config: TracingConfig): SpanExporter {
+/** The OTLP exporter of the configured protocol. */
+export function exporterFor (config: TracingConfig): SpanExporter {
   const options = { url: config.url, headers: config.headers }
   return config.protocol === 'http/json' ? new OtlpJsonExporter(options) : new OtlpProtoExporter(options)
 }
