@@ -138,6 +138,9 @@ async function readCounts (queue: QueueCountsSource): Promise<Record<string, num
   }
 }
 
+/** Drops the shared read, so the next scrape reads the counts again (bench/metrics-scrape.ts measures that cost). */
+export function forgetQueueCounts (): void { counts = undefined }
+
 async function queueCounts (): Promise<Record<string, number> | undefined> {
   // A Redis outage must not fail or stall the scrape: the series is left out and tech_adapter_redis_up says why.
   const queue = [...queueSources].find(([, connected]) => connected())?.[0]
