@@ -89,7 +89,7 @@ t.test('bearer mode', async t => {
 
   t.test('every protected operation answers 401 with a Bearer challenge in the contract shape', async t => {
     const operations = listOperations().filter(op => !op.path.startsWith('/health/'))
-    t.equal(operations.length, 14)
+    t.equal(operations.length, 15)
     for (const op of operations) {
       const path = op.path.replace('{token}', randomUUID())
       const res = await app.inject({ method: op.method as 'GET' | 'POST', url: path, ...(op.method === 'POST' ? { payload: {} } : {}) })
