@@ -78,3 +78,19 @@ t.test('without a traceparent the request starts the one trace', async t => {
   checkConnected(t, spans)
   t.ok(spans.some(s => s.name === 'POST /sources'))
 })
+
+t.test('a step retried later (after the in-process retries ran out) stays in the same trace', async t => {
+  const traceId = randomBytes(16).toString('hex')
+  const parent = randomBytes(8).toString('hex')
+  exporter.reset()
+  // Four refusals: more than the in-process retries, so the step itself waits in the delayed set and runs again.
+  stack.sim.faults.failNext = Array.from({ length: 4 }, () => ({ method: 'POST', path: /\/sources$/, status: 503 }))
+  await provision('ledger', { traceparent: `00-${traceId}-${parent}-01` })
+  const spans = await traceOf(traceId, parent)
+  const creates = spans.filter(s => s.name === 'POST /sources').map(s => s.attributes['http.response.status_code'])
+  t.equal(creates.filter(status => status === 503).length, 4, `every refused attempt is a span: ${creates.join(', ')}`)
+  t.ok(creates.includes(200), 'and the one that went through')
+  const sourceSteps = spans.filter(s => s.name.startsWith('step ') && spans.some(c => c.name === 'POST /sources' && c.parentSpanContext?.spanId === s.spanContext().spanId))
+  t.ok(sourceSteps.length >= 2, 'the step ran twice, both runs in this trace')
+  checkConnected(t, spans, parent)
+})
