@@ -57,7 +57,7 @@ t.test('a syntax error is refused with its line and column', async (t) => {
 
 t.test('duplicate keys are refused', async (t) => {
   const [p] = refusal(t, 'a: 1\nb: 2\na: 3\n')
-  t.match(p?.message, /duplicate key at line 3, column 1/)
+  t.match(p?.message, /duplicate key "a" at line 3, column 1/)
 })
 
 t.test('duplicate keys inside nested mappings are refused too', async (t) => {
