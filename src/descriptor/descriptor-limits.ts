@@ -4,6 +4,8 @@
  * knows which, and an operator knows what to raise.
  */
 
+import { DescriptorInvalidError } from '../errors.js'
+
 export interface DescriptorLimits {
   /** `MAX_DESCRIPTOR_BYTES`: largest descriptor accepted, UTF-8 bytes, checked before parsing. Default 1 MiB. */
   maxBytes: number
@@ -44,3 +46,10 @@ export const LIMIT_VARIABLES = {
 
 /** The parse-time limits (what a parser needs), unbounded where not given. */
 export type ParseLimits = Pick<DescriptorLimits, 'maxBytes'> & Partial<Pick<DescriptorLimits, 'maxNodes' | 'maxKeysPerMapping' | 'maxDepth'>>
+
+/**
+ * A descriptor refused for what it would cost (size, nodes, keys, nesting, time), not for what it says. Still a
+ * 400 RequestValidationError; the class lets `latestEnrichedDescriptor`, whose content problems are ignored, be
+ * refused for these.
+ */
+export class DescriptorLimitError extends DescriptorInvalidError {}

@@ -7,7 +7,7 @@
  */
 import { Composer, Lexer, LineCounter, Parser, type CST, type Document, type DocumentOptions, type ParseOptions, type SchemaOptions, type YAMLError } from 'yaml'
 import { DescriptorInvalidError, type InputProblem } from '../errors.js'
-import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_KEYS_PER_MAPPING, DEFAULT_MAX_NODES, LIMIT_VARIABLES } from './descriptor-limits.js'
+import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_KEYS_PER_MAPPING, DEFAULT_MAX_NODES, DescriptorLimitError, LIMIT_VARIABLES } from './descriptor-limits.js'
 import { linePosition, scanJson, tryParseJson } from './json-fast-path.js'
 import { PlainDataError, toPlainData, type PlainDataProblem } from './yaml-plain-data.js'
 
@@ -42,6 +42,8 @@ const YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
 }
 
 const MAX_YAML_PROBLEMS = 5
+const DEPTH_HINT = 'flatten the structure: descriptors need only a few levels'
+const SPLIT_HINT = 'split the data product into smaller ones, or move bulky content out of the descriptor'
 
 class TooDeepError extends Error {}
 
@@ -52,8 +54,7 @@ export function parseYamlSafely (text: string, options: ParseYamlOptions): unkno
   if (typeof text !== 'string') throw invalid(field, 'must be a YAML (or JSON) string')
   // Every UTF-16 unit is at least one UTF-8 byte, so a long string is over the limit without counting.
   if (text.length > opts.maxBytes || (text.length * 3 > opts.maxBytes && Buffer.byteLength(text, 'utf8') > opts.maxBytes)) {
-    throw invalid(field, `is larger than the ${opts.maxBytes} bytes accepted`,
-      'split the data product or move bulky content out of the descriptor')
+    throw new DescriptorLimitError([{ path: field, message: `is larger than the ${opts.maxBytes} bytes accepted (${LIMIT_VARIABLES.maxBytes})`, hint: SPLIT_HINT }])
   }
 
   const json = tryParseJson(text)
@@ -85,7 +86,7 @@ export function parseYamlSafely (text: string, options: ParseYamlOptions): unkno
       throw plainDataInvalid(field, err.problem, `at line ${line}, column ${col}`, opts, maxDepth)
     }
     if (err instanceof TooDeepError || err instanceof RangeError) {
-      throw invalid(field, `nests mappings and lists deeper than ${maxDepth} levels`)
+      throw limit(field, `nests mappings and lists deeper than ${maxDepth} levels`, DEPTH_HINT)
     }
     const message = err instanceof Error ? err.message : String(err)
     throw invalid(field, `is not valid YAML: ${message}`)
@@ -93,7 +94,6 @@ export function parseYamlSafely (text: string, options: ParseYamlOptions): unkno
   return result
 }
 
-const SPLIT_HINT = 'split the data product into smaller ones, or move bulky content out of the descriptor'
 
 /** The refusal for a problem found while converting (YAML) or scanning (JSON); `where` is `at line L, column C`. */
 function plainDataInvalid (field: string, problem: PlainDataProblem | { kind: 'too-deep', offset: number }, where: string,
@@ -103,14 +103,14 @@ function plainDataInvalid (field: string, problem: PlainDataProblem | { kind: 't
       return invalid(field, `has a duplicate key ${JSON.stringify(problem.key)} ${where}`,
         'each key may appear once per mapping; remove or rename the repeated one')
     case 'too-many-keys':
-      return invalid(field, `has a mapping with more than the ${opts.maxKeysPerMapping} keys allowed (${LIMIT_VARIABLES.maxKeysPerMapping}) ${where}`, SPLIT_HINT)
+      return limit(field, `has a mapping with more than the ${opts.maxKeysPerMapping} keys allowed (${LIMIT_VARIABLES.maxKeysPerMapping}) ${where}`, SPLIT_HINT)
     case 'too-many-nodes':
       return problem.viaAlias
-        ? invalid(field, `uses YAML aliases that expand too much (possible "billion laughs" document): past the ${opts.maxNodes} nodes allowed (${LIMIT_VARIABLES.maxNodes}) ${where}`,
+        ? limit(field, `uses YAML aliases that expand too much (possible "billion laughs" document): past the ${opts.maxNodes} nodes allowed (${LIMIT_VARIABLES.maxNodes}) ${where}`,
           'write the repeated content out instead of using anchors and aliases')
-        : invalid(field, `has more than the ${opts.maxNodes} nodes (mappings, lists and values) allowed (${LIMIT_VARIABLES.maxNodes}), reached ${where}`, SPLIT_HINT)
+        : limit(field, `has more than the ${opts.maxNodes} nodes (mappings, lists and values) allowed (${LIMIT_VARIABLES.maxNodes}), reached ${where}`, SPLIT_HINT)
     case 'too-deep':
-      return invalid(field, `nests mappings and lists deeper than ${maxDepth} levels`)
+      return limit(field, `nests mappings and lists deeper than ${maxDepth} levels`, DEPTH_HINT)
     case 'unknown-anchor':
       return invalid(field, `is not valid YAML ${where}: alias *${problem.anchor} names no anchor defined before it`)
     case 'recursive-alias':
@@ -161,6 +161,10 @@ function yamlProblem (field: string, e: YAMLError, lines: LineCounter): InputPro
   return { path: field, message: `is not valid YAML ${where}: ${what}` }
 }
 
+
+function limit (path: string, message: string, hint: string): DescriptorLimitError {
+  return new DescriptorLimitError([{ path, message, hint }])
+}
 
 function invalid (path: string, message: string, hint?: string): DescriptorInvalidError {
   return new DescriptorInvalidError([hint === undefined ? { path, message } : { path, message, hint }])

@@ -17,7 +17,16 @@ export interface HandlerSetDeps {
   scrubber?: SecretScrubber
 }
 
-export function createHandlerRegistry (config: Config, deps: HandlerSetDeps = {}): HandlerRegistry {
+/** What the handlers are built from (the descriptor-parsing threads get only this, without credentials). */
+export type HandlerConfig = Pick<Config, 'airbyte' | 'defaultHandler' | 'extraRoutes'>
+
+/** The handler configuration with every credential removed, for threads that only validate. */
+export function handlerConfigWithoutCredentials (config: HandlerConfig): HandlerConfig {
+  const airbyte = { ...config.airbyte, clientSecret: undefined, password: undefined, token: undefined }
+  return { airbyte, defaultHandler: config.defaultHandler, extraRoutes: config.extraRoutes }
+}
+
+export function createHandlerRegistry (config: HandlerConfig, deps: HandlerSetDeps = {}): HandlerRegistry {
   let airbyteClient: AirbyteClient | undefined
   const airbyte = createAirbyteHandler({
     config: config.airbyte,
