@@ -1,0 +1,199 @@
+/**
+ * Hostile input costs nothing: each class of expensive descriptor (too many keys in a mapping, too many nodes, an
+ * alias bomb, over-deep nesting, too many bytes, too slow to parse), in `descriptor` and in
+ * `latestEnrichedDescriptor`, as JSON and as YAML, is a contract-shaped 400 naming the field and the limit, and
+ * /health/live keeps answering while it is handled. The app listens on a real port; liveness is polled over HTTP
+ * while the request runs, and the event loop's delay is measured with monitorEventLoopDelay (what liveness
+ * depends on: the parsing itself runs in the pool's threads, so the bound holds on a busy machine).
+ */
+import t, { type Test } from 'tap'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { Writable } from 'node:stream'
+import { pino } from 'pino'
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from '../../src/app.js'
+import { loadConfig } from '../../src/config.js'
+import { createHandlerRegistry } from '../../src/provisioner/handler-set.js'
+import { createSecretStore } from '../../src/secrets/secret-store.js'
+import { checkReply } from '../../src/openapi/contract-check.js'
+import { airbyteRequest } from '../helpers/stack.js'
+import { deleteKeys, testRedis, uniquePrefix } from '../helpers/redis-server.js'
+
+const LIVENESS_BOUND_MS = 100
+// Small limits keep the hostile documents (and the test) small; the defaults are exercised by bench/.
+const LIMITS = { MAX_DESCRIPTOR_NODES: '20000', MAX_KEYS_PER_MAPPING: '1000', MAX_DESCRIPTOR_BYTES: String(2 * 1024 * 1024), DESCRIPTOR_PARSE_THREADS: '1' }
+const UNGUARDED = { AUTH_MODE: 'none', RATE_LIMIT_MAX: '0', LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0' }
+const SECRETS = { DESCRIPTOR_SECRET_FINANCE__ORDERS_DB_PASSWORD: 'hostile-db-password-1', DESCRIPTOR_SECRET_FINANCE__SNOWFLAKE_PASSWORD: 'hostile-wh-password-2' }
+
+const redisServer = await testRedis()
+const prefix = uniquePrefix('hostile-input')
+t.teardown(async () => { await deleteKeys(redisServer.url, prefix); await redisServer.stop() })
+
+interface Listening { app: FastifyInstance, base: string, lines: string[] }
+
+async function listening (env: Record<string, string> = {}): Promise<Listening> {
+  const config = loadConfig({ REDIS_URL: redisServer.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'info', ...UNGUARDED, ...LIMITS, AIRBYTE_WORKSPACE_ID: '00000000-0000-4000-8000-000000000001', ...env })
+  const lines: string[] = []
+  const sink = new Writable({ write (chunk: Buffer, _enc, done) { lines.push(chunk.toString()); done() } })
+  const app = await buildApp({ config, registry: createHandlerRegistry(config), secrets: createSecretStore({ env: SECRETS }), loggerInstance: pino({ level: 'info' }, sink) })
+  t.teardown(async () => { await app.close() })
+  const address = await app.listen({ port: 0, host: '127.0.0.1' })
+  // Threads start on first use: start them here, so the measures below see the pool as it runs, not its start.
+  await validatesInPool(t, address)
+  return { app, base: address, lines }
+}
+
+/** Polls /v1/validate with a valid descriptor large enough for the pool until it answers valid (a deadline). */
+async function validatesInPool (t: Test, base: string): Promise<void> {
+  const padded = airbyteRequest('pooled', (_specific, dp) => { dp.description = 'x'.repeat(5000) })
+  const deadline = Date.now() + 30_000
+  let last: unknown
+  while (Date.now() < deadline) {
+    const res = await fetch(`${base}/v1/validate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(padded) })
+    last = await res.json()
+    if ((last as { valid?: boolean }).valid === true) return
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+  t.fail(`the pool did not validate a valid descriptor in time; last: ${JSON.stringify(last)}`)
+}
+
+interface Measured { status: number, body: any, livenessMaxMs: number, livenessReplies: number, loopDelayMaxMs: number }
+
+/** Sends `body` to `path` while /health/live is polled; the slowest liveness reply and event-loop delay. */
+async function whilePolled (server: Listening, path: string, body: unknown): Promise<Measured> {
+  // Serialised first: the client shares this event loop, and its own work is not the server's.
+  const payload = JSON.stringify(body)
+  const histogram = monitorEventLoopDelay({ resolution: 10 })
+  histogram.enable()
+  let done = false
+  let livenessMaxMs = 0
+  let livenessReplies = 0
+  const poll = (async () => {
+    while (!done) {
+      const started = performance.now()
+      const res = await fetch(`${server.base}/health/live`)
+      await res.text()
+      if (res.status !== 200) throw new Error(`liveness answered ${res.status}`)
+      livenessMaxMs = Math.max(livenessMaxMs, performance.now() - started)
+      livenessReplies++
+    }
+  })()
+  try {
+    const res = await fetch(`${server.base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload })
+    const text = await res.text()
+    return { status: res.status, body: JSON.parse(text), livenessMaxMs, livenessReplies, loopDelayMaxMs: histogram.max / 1e6 }
+  } finally {
+    done = true
+    await poll
+    histogram.disable()
+  }
+}
+
+function assertRefused (t: Test, path: string, measured: Measured, field: string, limit: RegExp): void {
+  t.equal(measured.status, 400, `${path} answers 400`)
+  t.same(checkReply('POST', path, measured.status, 'application/json', measured.body), [], 'in the contract\'s shape')
+  t.equal(measured.body.inputErrorField, field, `names ${field}`)
+  const problem = measured.body.moreInfo?.problems?.[0] ?? ''
+  t.match(String(measured.body.userMessage) + JSON.stringify(measured.body.moreInfo), limit, 'names the limit')
+  t.ok(JSON.stringify(measured.body.moreInfo.solutions).length > 2, `with a hint (${String(problem).slice(0, 120)})`)
+  t.ok(measured.livenessMaxMs < LIVENESS_BOUND_MS, `liveness answered ${measured.livenessReplies} times, slowest in ${measured.livenessMaxMs.toFixed(1)} ms`)
+  t.ok(measured.loopDelayMaxMs < LIVENESS_BOUND_MS, `event-loop delay at most ${measured.loopDelayMaxMs.toFixed(1)} ms`)
+}
+
+// Each hostile class as plain data (sent as JSON) and as YAML text, where YAML can say it.
+interface HostileClass { name: string, json?: () => string, yaml: () => string, limit: RegExp }
+
+const keys = (n: number): Record<string, number> => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i]))
+const CLASSES: HostileClass[] = [
+  {
+    name: 'a mapping with more keys than MAX_KEYS_PER_MAPPING',
+    json: () => JSON.stringify({ dataProduct: { id: 'x', extra: keys(1001) } }),
+    yaml: () => `dataProduct:\n  extra:\n${Array.from({ length: 1001 }, (_, i) => `    k${i}: ${i}`).join('\n')}\n`,
+    limit: /MAX_KEYS_PER_MAPPING/
+  },
+  {
+    name: 'more nodes than MAX_DESCRIPTOR_NODES',
+    json: () => JSON.stringify({ dataProduct: { id: 'x', extra: Array.from({ length: 20_001 }, (_, i) => i) } }),
+    yaml: () => `dataProduct:\n  extra:\n${Array.from({ length: 20_001 }, (_, i) => `    - ${i}`).join('\n')}\n`,
+    limit: /MAX_DESCRIPTOR_NODES/
+  },
+  {
+    name: 'an alias bomb',
+    yaml: () => {
+      const lines = ['l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]']
+      for (let i = 1; i < 12; i++) lines.push(`l${i}: &l${i} [${Array(10).fill(`*l${i - 1}`).join(', ')}]`)
+      // Padded past DESCRIPTOR_INLINE_MAX_BYTES so it is refused in the pool, as large bombs are.
+      return `${lines.join('\n')}\n# ${'x'.repeat(5000)}\n`
+    },
+    limit: /aliases that expand too much[\s\S]*MAX_DESCRIPTOR_NODES/
+  },
+  {
+    name: 'nesting deeper than 64 levels',
+    json: () => JSON.stringify({ pad: 'x'.repeat(5000), deep: JSON.parse('['.repeat(70) + ']'.repeat(70)) }),
+    yaml: () => `pad: ${'x'.repeat(5000)}\ndeep: ${'['.repeat(70)}${']'.repeat(70)}\n`,
+    limit: /deeper than 64 levels/
+  },
+  {
+    name: 'more bytes than MAX_DESCRIPTOR_BYTES',
+    json: () => JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024 + 1) }),
+    yaml: () => `pad: ${'x'.repeat(2 * 1024 * 1024 + 1)}\n`,
+    limit: /MAX_DESCRIPTOR_BYTES/
+  }
+]
+
+const server = await listening()
+const valid = airbyteRequest('hostile')
+
+for (const hostile of CLASSES) {
+  t.test(`${hostile.name} is refused, naming the field, while liveness answers`, async t => {
+    const forms = [['YAML', hostile.yaml], ...(hostile.json === undefined ? [] : [['JSON', hostile.json]])] as Array<[string, () => string]>
+    for (const [form, text] of forms) {
+      const descriptor = text()
+      t.test(`in descriptor, as ${form}`, async t => {
+        assertRefused(t, '/v1/provision', await whilePolled(server, '/v1/provision', { descriptorKind: 'COMPONENT_DESCRIPTOR', descriptor }), 'descriptor', hostile.limit)
+      })
+      t.test(`in latestEnrichedDescriptor, as ${form}`, async t => {
+        assertRefused(t, '/v1/unprovision', await whilePolled(server, '/v1/unprovision', { ...valid, latestEnrichedDescriptor: descriptor }), 'latestEnrichedDescriptor', hostile.limit)
+      })
+    }
+  })
+}
+
+t.test('a descriptor that takes longer than DESCRIPTOR_PARSE_TIMEOUT_MS is aborted and refused; the pool keeps serving', async t => {
+  const slow = await listening({ DESCRIPTOR_PARSE_TIMEOUT_MS: '300', MAX_DESCRIPTOR_BYTES: String(4 * 1024 * 1024), MAX_DESCRIPTOR_NODES: '10000000', MAX_KEYS_PER_MAPPING: '10000000' })
+  // Legal under every other limit: 150,000 keys of YAML (2.9 MB) take seconds to compose on any machine.
+  const yaml = `dataProduct:\n${Array.from({ length: 150_000 }, (_, i) => `  key${i}: value${i}`).join('\n')}\n`
+  assertRefused(t, '/v1/provision', await whilePolled(slow, '/v1/provision', { descriptorKind: 'COMPONENT_DESCRIPTOR', descriptor: yaml }), 'descriptor', /DESCRIPTOR_PARSE_TIMEOUT_MS/)
+  assertRefused(t, '/v1/unprovision', await whilePolled(slow, '/v1/unprovision', { ...valid, latestEnrichedDescriptor: yaml }), 'latestEnrichedDescriptor', /DESCRIPTOR_PARSE_TIMEOUT_MS/)
+  // The aborted thread was replaced: a large valid descriptor is validated in the pool afterwards.
+  await validatesInPool(t, slow.base)
+})
+
+t.test('a valid descriptor above DESCRIPTOR_INLINE_MAX_BYTES validates in the pool, secrets checked by the main thread', async t => {
+  const padded = (mutate: (specific: any) => void): Record<string, unknown> => airbyteRequest('pooled-secrets', (specific, dp) => { dp.description = 'x'.repeat(5000); mutate(specific) })
+  const ok = await fetch(`${server.base}/v1/validate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(padded(() => {})) })
+  t.same(await ok.json(), { valid: true })
+  const ungranted = await fetch(`${server.base}/v1/validate`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(padded((specific) => { specific.source.connectionConfiguration.password = '${secret:not-granted-anywhere}' }))
+  })
+  const body = await ungranted.json()
+  t.equal(body.valid, false)
+  t.match(JSON.stringify(body.error.errors), /not-granted-anywhere/, 'a reference outside the grant is named')
+})
+
+t.test('12,000 components of other adapters make one summary line, in the reply\'s logs and in the process log', async t => {
+  const big = await listening({ MAX_DESCRIPTOR_BYTES: String(8 * 1024 * 1024), MAX_DESCRIPTOR_NODES: '1000000', MAX_KEYS_PER_MAPPING: '20000' })
+  const dp = JSON.parse((airbyteRequest('foreign').descriptor as string)).dataProduct
+  dp.components = Array.from({ length: 12_000 }, (_, i) => ({ id: `urn:dmb:cmp:finance:cashflow:0:dbt-${i}`, name: `dbt-${i}`, kind: 'workload', useCaseTemplateId: 'urn:dmb:utm:dbt-standard:0.0.0' }))
+  const measured = await whilePolled(big, '/v1/provision', { descriptorKind: 'DATAPRODUCT_DESCRIPTOR', descriptor: JSON.stringify(dp) })
+  t.equal(measured.status, 200, 'nothing for this adapter: completed at once')
+  t.same(checkReply('POST', '/v1/provision', 200, 'application/json', measured.body), [])
+  const skippedLines = measured.body.logs.filter((l: { message: string }) => /other adapters/.test(l.message))
+  t.equal(skippedLines.length, 1, 'one line in the reply\'s logs')
+  t.match(skippedLines[0].message, /^12000 components belong to other adapters; skipped: urn:dmb:cmp:finance:cashflow:0:dbt-0 .*and 11995 more$/)
+  t.ok(measured.body.logs.length < 10, `${measured.body.logs.length} log entries in all`)
+  t.equal(big.lines.filter(l => /other adapters/.test(l)).length, 1, 'one line in the process log')
+  t.ok(measured.livenessMaxMs < LIVENESS_BOUND_MS, `liveness slowest in ${measured.livenessMaxMs.toFixed(1)} ms`)
+})
