@@ -94,7 +94,6 @@ export function parseYamlSafely (text: string, options: ParseYamlOptions): unkno
   return result
 }
 
-
 /** The refusal for a problem found while converting (YAML) or scanning (JSON); `where` is `at line L, column C`. */
 function plainDataInvalid (field: string, problem: PlainDataProblem | { kind: 'too-deep', offset: number }, where: string,
   opts: Required<Pick<ParseYamlOptions, 'maxNodes' | 'maxKeysPerMapping'>>, maxDepth: number): DescriptorInvalidError {
@@ -160,7 +159,6 @@ function yamlProblem (field: string, e: YAMLError, lines: LineCounter): InputPro
   }
   return { path: field, message: `is not valid YAML ${where}: ${what}` }
 }
-
 
 function limit (path: string, message: string, hint: string): DescriptorLimitError {
   return new DescriptorLimitError([{ path, message, hint }])

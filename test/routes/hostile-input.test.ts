@@ -65,11 +65,11 @@ async function whilePolled (server: Listening, path: string, body: unknown): Pro
   const payload = JSON.stringify(body)
   const histogram = monitorEventLoopDelay({ resolution: 10 })
   histogram.enable()
-  let done = false
+  const request = { done: false }
   let livenessMaxMs = 0
   let livenessReplies = 0
   const poll = (async () => {
-    while (!done) {
+    while (!request.done) {
       const started = performance.now()
       const res = await fetch(`${server.base}/health/live`)
       await res.text()
@@ -83,7 +83,7 @@ async function whilePolled (server: Listening, path: string, body: unknown): Pro
     const text = await res.text()
     return { status: res.status, body: JSON.parse(text), livenessMaxMs, livenessReplies, loopDelayMaxMs: histogram.max / 1e6 }
   } finally {
-    done = true
+    request.done = true
     await poll
     histogram.disable()
   }
