@@ -173,3 +173,26 @@ t.test('JSON input takes the fast path with the same guarantees as YAML', async 
   t.ok(Object.hasOwn(polluted, '__proto__'), '__proto__ is an own data property')
   t.same(parseYamlSafely('{a: 1}', opts), { a: 1 }, 'YAML flow mappings still parse as YAML')
 })
+
+t.test('JSON and YAML count nodes and keys alike', async t => {
+  const json = '{"a": 1, "b": [true, null, -1.5e3, "s"]}'
+  const yaml = 'a: 1\nb: [true, null, -1.5e3, s]\n'
+  for (const text of [json, yaml]) {
+    // A mapping, two keys, a value, a list and four items: nine nodes.
+    t.same(parseYamlSafely(text, { ...opts, maxNodes: 9 }), { a: 1, b: [true, null, -1500, 's'] })
+    t.match(refusal(t, text, { ...opts, maxNodes: 8 })[0]?.message, /MAX_DESCRIPTOR_NODES/)
+    t.match(refusal(t, text, { ...opts, maxKeysPerMapping: 1 })[0]?.message, /more than the 1 keys allowed \(MAX_KEYS_PER_MAPPING\)/)
+  }
+})
+
+t.test('limits are DescriptorLimitErrors; content problems are not', async t => {
+  const { DescriptorLimitError } = await import('../../src/descriptor/descriptor-limits.js')
+  for (const [text, limited] of [['a: 1\na: 2\n', false], ['a: [[[[1]]]]', true], ['{"a": [1, 2, 3]}', true]] as const) {
+    try {
+      parseYamlSafely(text, { ...opts, maxDepth: 3, maxNodes: 4 })
+      t.fail('refused')
+    } catch (err) {
+      t.equal(err instanceof DescriptorLimitError, limited, text)
+    }
+  }
+})
