@@ -28,12 +28,10 @@ const flowList = (n: number): string => `list: [${Array(n - 3).fill(1).join(',')
 const listYaml = (n: number): string => `list:\n${Array.from({ length: n - 3 }, (_, i) => `  - item${i}`).join('\n')}\n`
 const nested = (levels: number): string => `${'['.repeat(levels)}1${']'.repeat(levels)}`
 const anchors = (n: number): string => Array.from({ length: n }, (_, i) => `- {a: &a${i} value-${i}, b: *a${i}}`).join('\n') + '\n'
-// Under DESCRIPTOR_INLINE_MAX_BYTES, so validated on the event loop: aliases that expand to about `nodes` nodes
-// inside a component's specific section (walked by the schema and the secret-reference check).
+// Under DESCRIPTOR_INLINE_MAX_BYTES, so parsed on the event loop: aliases that expand to about `nodes` nodes.
 const inlineExpansion = (nodes: number): string => {
   const per = Math.floor(Math.sqrt(nodes))
-  return JSON.stringify({ dataProduct: { id: 'urn:dmb:dp:finance:cashflow:0', components: [] }, componentIdToProvision: 'x' }).slice(0, 0) +
-    `base: &b [${Array(per).fill(1).join(',')}]\nrows: &r [${Array(Math.min(per, 1500)).fill('*b').join(',')}]\n`
+  return `base: &b [${Array(per).fill(1).join(',')}]\nrows: &r [${Array(Math.min(per, 1500)).fill('*b').join(',')}]\n`
 }
 const bomb = (levels: number): string => {
   const lines = ['l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]']
@@ -41,8 +39,14 @@ const bomb = (levels: number): string => {
   return lines.join('\n') + '\n'
 }
 const components = (n: number): string => JSON.stringify({
-  id: 'urn:dmb:dp:finance:cashflow:0', name: 'CashFlow', kind: 'dataproduct', domain: 'finance', version: '0.2.0', environment: 'development',
-  dataProductOwner: 'user:jane.doe_company.com', devGroup: 'group:datameshplatform',
+  id: 'urn:dmb:dp:finance:cashflow:0',
+  name: 'CashFlow',
+  kind: 'dataproduct',
+  domain: 'finance',
+  version: '0.2.0',
+  environment: 'development',
+  dataProductOwner: 'user:jane.doe_company.com',
+  devGroup: 'group:datameshplatform',
   components: Array.from({ length: n }, (_, i) => ({ id: `urn:dmb:cmp:finance:cashflow:0:dbt-${i}`, name: `dbt-${i}`, kind: 'workload', useCaseTemplateId: 'urn:dmb:utm:dbt-standard:0.0.0' }))
 })
 

@@ -178,7 +178,7 @@ t.test('a valid descriptor above DESCRIPTOR_INLINE_MAX_BYTES validates in the po
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(padded((specific) => { specific.source.connectionConfiguration.password = '${secret:not-granted-anywhere}' }))
   })
-  const body = await ungranted.json()
+  const body = await ungranted.json() as { valid: boolean, error: { errors: string[] } }
   t.equal(body.valid, false)
   t.match(JSON.stringify(body.error.errors), /not-granted-anywhere/, 'a reference outside the grant is named')
 })
