@@ -11,6 +11,7 @@ import type { SecretLookup } from '../secrets/secret-store.js'
 import type { SecretScope } from '../secrets/secret-scope.js'
 import type { DescriptorLimits } from './descriptor-limits.js'
 import { runDescriptorRequest, type DescriptorOutcome, type DescriptorRequest } from './descriptor-request.js'
+import { specificValidator } from './descriptor-validator.js'
 
 export interface ParseWorkerData {
   handlers: HandlerConfig
@@ -30,6 +31,9 @@ const LOOKUP_TIMEOUT_MS = 30_000
 
 const { handlers, limits } = workerData as ParseWorkerData
 const routing = createHandlerRegistry(handlers)
+// Compiled while the thread starts, not in its first task: a schema compiled on a busy machine can take longer
+// than DESCRIPTOR_PARSE_TIMEOUT_MS, and a task that times out terminates its thread (and its replacement's first task).
+for (const handler of routing.all()) specificValidator(handler)
 
 export default function parseDescriptors (task: ParseTask): DescriptorOutcome {
   const flag = new Int32Array(task.answered)

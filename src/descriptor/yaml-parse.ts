@@ -48,7 +48,8 @@ const SPLIT_HINT = 'split the data product into smaller ones, or move bulky cont
 class TooDeepError extends Error {}
 
 export function parseYamlSafely (text: string, options: ParseYamlOptions): unknown {
-  const opts = { maxNodes: DEFAULT_MAX_NODES, maxKeysPerMapping: DEFAULT_MAX_KEYS_PER_MAPPING, ...options }
+  // `??`, not a spread: a caller passing `maxNodes: undefined` gets the default, not no limit.
+  const opts = { ...options, maxNodes: options.maxNodes ?? DEFAULT_MAX_NODES, maxKeysPerMapping: options.maxKeysPerMapping ?? DEFAULT_MAX_KEYS_PER_MAPPING }
   const { field } = opts
   const maxDepth = opts.maxDepth ?? DEFAULT_MAX_DEPTH
   if (typeof text !== 'string') throw invalid(field, 'must be a YAML (or JSON) string')
@@ -99,7 +100,7 @@ function plainDataInvalid (field: string, problem: PlainDataProblem | { kind: 't
   opts: Required<Pick<ParseYamlOptions, 'maxNodes' | 'maxKeysPerMapping'>>, maxDepth: number): DescriptorInvalidError {
   switch (problem.kind) {
     case 'duplicate-key':
-      return invalid(field, `has a duplicate key ${JSON.stringify(problem.key)} ${where}`,
+      return invalid(field, `has a duplicate key ${quoted(problem.key)} ${where}`,
         'each key may appear once per mapping; remove or rename the repeated one')
     case 'too-many-keys':
       return limit(field, `has a mapping with more than the ${opts.maxKeysPerMapping} keys allowed (${LIMIT_VARIABLES.maxKeysPerMapping}) ${where}`, SPLIT_HINT)
@@ -111,9 +112,9 @@ function plainDataInvalid (field: string, problem: PlainDataProblem | { kind: 't
     case 'too-deep':
       return limit(field, `nests mappings and lists deeper than ${maxDepth} levels`, DEPTH_HINT)
     case 'unknown-anchor':
-      return invalid(field, `is not valid YAML ${where}: alias *${problem.anchor} names no anchor defined before it`)
+      return invalid(field, `is not valid YAML ${where}: alias *${short(problem.anchor)} names no anchor defined before it`)
     case 'recursive-alias':
-      return invalid(field, `is not valid YAML ${where}: alias *${problem.anchor} refers to a node that contains it`)
+      return invalid(field, `is not valid YAML ${where}: alias *${short(problem.anchor)} refers to a node that contains it`)
     case 'collection-key':
       return invalid(field, `uses a mapping or list as a key ${where}`, 'keys must be strings (or numbers, booleans)')
   }
@@ -158,6 +159,15 @@ function yamlProblem (field: string, e: YAMLError, lines: LineCounter): InputPro
     return { path: field, message: `has a duplicate key ${where}`, hint: 'each key may appear once per mapping; remove or rename the repeated one' }
   }
   return { path: field, message: `is not valid YAML ${where}: ${what}` }
+}
+
+/** A name from the input, quoted and cut short: a 1 MB key must not make a 1 MB error reply. */
+function quoted (name: string): string {
+  return JSON.stringify(short(name))
+}
+
+function short (name: string): string {
+  return name.length > 100 ? `${name.slice(0, 100)}...` : name
 }
 
 function limit (path: string, message: string, hint: string): DescriptorLimitError {

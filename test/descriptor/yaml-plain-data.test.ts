@@ -49,9 +49,8 @@ t.test('an alias to no anchor, or to the node that contains it, is refused', asy
 t.test('each alias costs the nodes it repeats, so a bomb is refused within the budget', async t => {
   const lines = ['l0: &l0 [a, a, a, a, a, a, a, a, a, a]']
   for (let i = 1; i < 10; i++) lines.push(`l${i}: &l${i} [${Array(10).fill(`*l${i - 1}`).join(', ')}]`)
-  const started = performance.now()
+  // Ten levels are 10^10 scalars: only a refusal within the budget finishes before the test's timeout.
   t.match(problemOf(lines.join('\n'), { maxNodes: 200_000 }), { kind: 'too-many-nodes', viaAlias: true })
-  t.ok(performance.now() - started < 1000, 'refused without expanding')
   // 4 levels: the root, 4 keys and 11 + 111 + 1,111 + 11,111 expanded nodes, 12,349 in all.
   const four = lines.slice(0, 4).join('\n')
   t.equal(problemOf(four, { maxNodes: 12_349 }), undefined)
