@@ -18,6 +18,8 @@ export class ParseTimeoutError extends Error {}
 // Run from source (tsx) the thread loads the .ts file; from the build, the .js next to this one.
 const WORKER_FILE = new URL(`./descriptor-parse-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href
 
+const PARSE_THREAD_NICENESS = 10
+
 export class DescriptorParsePool {
   private pool: Piscina | undefined
   private closed = false
@@ -37,6 +39,10 @@ export class DescriptorParsePool {
       maxThreads: this.limits.parseThreads,
       // A thread is for one task at a time: validation is synchronous.
       concurrentTasksPerWorker: 1,
+      // Parsing yields the CPU to the event loop: on a busy machine (two cores, a hostile descriptor in every
+      // thread) the main thread still runs first, and /health/live answers. Linux lowers only the thread's
+      // priority (piscina's optional @napi-rs/nice; without it nothing changes).
+      niceIncrement: PARSE_THREAD_NICENESS,
       idleTimeout: 60_000
     })
     const { port1, port2 } = new MessageChannel()
