@@ -60,7 +60,7 @@ async function validatesInPool (t: Test, base: string): Promise<void> {
   t.fail(`the pool did not validate a valid descriptor in time; last: ${JSON.stringify(last)}`)
 }
 
-interface Measured { status: number, body: any, livenessMaxMs: number, livenessReplies: number, loopDelayMaxMs: number }
+interface Measured { status: number, body: any, livenessMaxMs: number, livenessReplies: number, loopDelayMaxMs: number, durationMs: number }
 
 /** Sends `body` to `path` while /health/live is polled; the slowest liveness reply and event-loop delay. */
 async function whilePolled (server: Listening, path: string, body: unknown): Promise<Measured> {
@@ -81,10 +81,11 @@ async function whilePolled (server: Listening, path: string, body: unknown): Pro
       livenessReplies++
     }
   })()
+  const started = performance.now()
   try {
     const res = await fetch(`${server.base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload })
     const text = await res.text()
-    return { status: res.status, body: JSON.parse(text), livenessMaxMs, livenessReplies, loopDelayMaxMs: histogram.max / 1e6 }
+    return { status: res.status, body: JSON.parse(text), livenessMaxMs, livenessReplies, loopDelayMaxMs: histogram.max / 1e6, durationMs: performance.now() - started }
   } finally {
     request.done = true
     await poll
@@ -103,8 +104,27 @@ async function assertRefusedWhilePolled (t: Test, server: Listening, path: strin
       t.pass(`liveness kept answering within ${LIVENESS_BOUND_MS} ms: ${slowest.join('; ')}`)
       return
     }
+    // An overloaded machine (load far above its cores) delays every reply: what the request may not add is the
+    // bound on top of what liveness shows with no request at all, measured as long, right after.
+    const idle = await idleLiveness(server, measured.durationMs)
+    if (measured.livenessMaxMs < idle + LIVENESS_BOUND_MS) {
+      t.pass(`liveness kept within ${LIVENESS_BOUND_MS} ms of an idle ${idle.toFixed(1)} ms on this loaded machine: ${slowest.join('; ')}`)
+      return
+    }
   }
-  t.fail(`liveness was slower than ${LIVENESS_BOUND_MS} ms on every attempt: ${slowest.join('; ')}`)
+  t.fail(`liveness was slower than ${LIVENESS_BOUND_MS} ms (idle included) on every attempt: ${slowest.join('; ')}`)
+}
+
+/** The slowest /health/live reply over `ms` with no other request. */
+async function idleLiveness (server: Listening, ms: number): Promise<number> {
+  const until = performance.now() + ms
+  let slowest = 0
+  while (performance.now() < until) {
+    const started = performance.now()
+    await (await fetch(`${server.base}/health/live`)).text()
+    slowest = Math.max(slowest, performance.now() - started)
+  }
+  return slowest
 }
 
 function assertRefused (t: Test, path: string, measured: Measured, field: string, limit: RegExp): void {
@@ -201,11 +221,11 @@ t.test('a valid descriptor above DESCRIPTOR_INLINE_MAX_BYTES validates in the po
 })
 
 t.test('12,000 components of other adapters make one summary line, in the reply\'s logs and in the process log', async t => {
-  const big = await listening({ MAX_DESCRIPTOR_BYTES: String(8 * 1024 * 1024), MAX_DESCRIPTOR_NODES: '1000000', MAX_KEYS_PER_MAPPING: '20000' })
+  const big = await listening({ MAX_DESCRIPTOR_BYTES: String(8 * 1024 * 1024), MAX_DESCRIPTOR_NODES: '1000000', MAX_KEYS_PER_MAPPING: '20000', DESCRIPTOR_PARSE_TIMEOUT_MS: '120000' })
   const dp = JSON.parse((airbyteRequest('foreign').descriptor as string)).dataProduct
   dp.components = Array.from({ length: 12_000 }, (_, i) => ({ id: `urn:dmb:cmp:finance:cashflow:0:dbt-${i}`, name: `dbt-${i}`, kind: 'workload', useCaseTemplateId: 'urn:dmb:utm:dbt-standard:0.0.0' }))
   const measured = await whilePolled(big, '/v1/provision', { descriptorKind: 'DATAPRODUCT_DESCRIPTOR', descriptor: JSON.stringify(dp) })
-  t.equal(measured.status, 200, 'nothing for this adapter: completed at once')
+  t.equal(measured.status, 200, `nothing for this adapter: completed at once (${JSON.stringify(measured.body).slice(0, 200)})`)
   t.same(checkReply('POST', '/v1/provision', 200, 'application/json', measured.body), [])
   const skippedLines = measured.body.logs.filter((l: { message: string }) => /other adapters/.test(l.message))
   t.equal(skippedLines.length, 1, 'one line in the reply\'s logs')
