@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { airbyteRequest, postJson, startStack, waitForStatus } from '../helpers/stack.js'
+import { eventually } from '../helpers/service-process.js'
 
 const TOKEN = 'audit-orchestrator-token-7c1d2e3f4a'
 const file = join(mkdtempSync(join(tmpdir(), 'tokens-')), 'tokens')
@@ -22,7 +23,10 @@ const audit = (token: string): Array<Record<string, any>> => lines
 async function run (name: string): Promise<{ token: string, status: any }> {
   const res = await postJson(`${base}/v1/provision`, airbyteRequest(name), auth)
   t.equal(res.status, 202, res.text)
-  return { token: res.text, status: await waitForStatus(`${base}/v1/provision/${res.text}/status`, { headers: auth }) }
+  const status = await waitForStatus(`${base}/v1/provision/${res.text}/status`, { headers: auth })
+  // The end is audited once the job hands its result back, just after the status reads final.
+  await eventually('the end is audited', () => audit(res.text).some(e => e.event === 'task.finished'))
+  return { token: res.text, status }
 }
 
 t.test('one audit line when a task is submitted and one when it ends: who, what, how it ended', async t => {
