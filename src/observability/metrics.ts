@@ -95,7 +95,7 @@ export function taskWaiting (token: string, waiting: boolean): void {
   else waitingTasks.delete(token)
 }
 
-new Gauge({ // eslint-disable-line no-new
+export const tasksWaitingOnComponent = new Gauge({
   name: `${PREFIX}tasks_waiting_on_component`,
   help: 'Tasks waiting for another task to finish with one of their components (as seen by this process).',
   registers,
@@ -106,7 +106,7 @@ new Gauge({ // eslint-disable-line no-new
   }
 })
 
-new Gauge({ // eslint-disable-line no-new
+export const redisUp = new Gauge({
   name: `${PREFIX}redis_up`,
   help: 'Whether this process\'s Redis connection of a role is ready (1) or not (0).',
   labelNames: ['role'] as const,
@@ -149,7 +149,7 @@ async function queueCounts (): Promise<Record<string, number> | undefined> {
   return await counts.value
 }
 
-new Gauge({ // eslint-disable-line no-new
+export const queueJobs = new Gauge({
   name: `${PREFIX}queue_jobs`,
   help: 'Jobs of the task queue by state (waiting, active, delayed, failed), read from BullMQ at scrape time.',
   labelNames: ['state'] as const,
