@@ -5,16 +5,19 @@
  * grace, in-flight calls are aborted, then the connections dropped; their jobs resume from their checkpoints.
  */
 import { Worker, type Job } from 'bullmq'
-import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
+import type { RedisSettings } from '../config-redis.js'
 import { quitOrDisconnect, settlesWithin } from './bounded-close.js'
+import { createRedisConnection } from './redis-connection.js'
+import { RedisKeys } from './redis-keys.js'
 import { RedisLogThrottle } from './redis-log-throttle.js'
 import type { TaskEngine } from './task-engine.js'
 import type { TaskStore } from './task-store.js'
 import { TASK_QUEUE_NAME, type TaskJobData } from './task-types.js'
 
 export interface TaskWorkerOptions {
-  redisUrl: string
+  redis: RedisSettings
+  /** QUEUE_PREFIX, a plain name (keys: src/queue/redis-keys.ts). */
   prefix: string
   /** Jobs run at once by this process. */
   concurrency: number
@@ -42,8 +45,8 @@ export interface TaskWorker {
 }
 
 export function startTaskWorker (engine: TaskEngine, store: TaskStore, opts: TaskWorkerOptions, logger: Logger): TaskWorker {
-  // maxRetriesPerRequest null: BullMQ's blocking commands must wait out a Redis outage, not fail.
-  const connection = new Redis(opts.redisUrl, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 200, 2000) })
+  // BullMQ's blocking commands must wait out a Redis outage or failover, not fail.
+  const connection = createRedisConnection(opts.redis, 'worker', `${opts.prefix}:worker`)
   const redisLog = opts.redisLog ?? new RedisLogThrottle(logger)
   redisLog.watch(connection, 'worker')
   let active = 0
@@ -56,7 +59,7 @@ export function startTaskWorker (engine: TaskEngine, store: TaskStore, opts: Tas
     }
   }, {
     connection,
-    prefix: opts.prefix,
+    prefix: new RedisKeys(opts.prefix).bullPrefix,
     concurrency: opts.concurrency,
     lockDuration: opts.lockDurationMs,
     stalledInterval: opts.stalledIntervalMs,
