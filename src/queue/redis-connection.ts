@@ -71,9 +71,10 @@ export function createRedisConnection (settings: RedisSettings, use: RedisUse, n
       sentinelPassword: settings.sentinelPassword,
       enableTLSForSentinelMode: settings.tls !== undefined,
       sentinelTLS: common.tls,
-      sentinelRetryStrategy: reconnectDelayMs,
-      // Subscribes to the sentinels' +switch-master, so a failover is noticed at once, not at the next error.
-      failoverDetector: true
+      // Not `failoverDetector`: when +switch-master arrives while the connection is already reconnecting (the
+      // primary died), ioredis 5 ends the connection for good and fails every queued command ("Connection is
+      // closed"). A dead primary is noticed by the socket; a demoted one answers READONLY (reconnectOnError).
+      sentinelRetryStrategy: reconnectDelayMs
     })
   }
   return new Redis(settings.url, common)
