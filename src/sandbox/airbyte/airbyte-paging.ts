@@ -2,7 +2,7 @@
  * List endpoints' query conventions: `limit`/`offset` pagination with Airbyte's `next` quirk, and array filters
  * that may arrive exploded (`a=1&a=2`) or comma-joined (`a=1,2`).
  */
-import { badRequest } from './airbyte-simulator-problems.js'
+import { badRequest } from './airbyte-problems.js'
 
 export interface ListResponse<T> {
   data: T[]

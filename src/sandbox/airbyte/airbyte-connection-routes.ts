@@ -5,15 +5,15 @@
  */
 import { randomUUID } from 'node:crypto'
 import { setTimeout as delay } from 'node:timers/promises'
-import { selectStreams } from './airbyte-simulator-catalog.js'
-import { isPlainObject, optionalEnum, optionalString, requireBody, requireString } from './airbyte-simulator-http.js'
-import { paginate, queryList } from './airbyte-simulator-paging.js'
-import { badRequest, resourceNotFound } from './airbyte-simulator-problems.js'
-import type { RouteContext, SimulatorRoute } from './airbyte-simulator-router.js'
+import { selectStreams } from './airbyte-catalog.js'
+import { isPlainObject, optionalEnum, optionalString, requireBody, requireString } from './airbyte-http.js'
+import { paginate, queryList } from './airbyte-paging.js'
+import { badRequest, resourceNotFound } from './airbyte-problems.js'
+import type { RouteContext, SimulatorRoute } from './airbyte-router.js'
 import {
   type ConnectionResponse, type ConnectionSchedule, epochSeconds, type NamespaceDefinition,
   type StreamConfiguration, type StreamProperties
-} from './airbyte-simulator-state.js'
+} from './airbyte-state.js'
 
 const NAMESPACE_DEFINITIONS: readonly NamespaceDefinition[] = ['source', 'destination', 'custom_format']
 /** `deprecated` is what deletion sets in Airbyte; clients cannot ask for it. */

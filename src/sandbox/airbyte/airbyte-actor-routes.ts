@@ -5,17 +5,17 @@
  * connections that use it.
  */
 import { randomUUID } from 'node:crypto'
-import { discoverCatalog } from './airbyte-simulator-catalog.js'
+import { discoverCatalog } from './airbyte-catalog.js'
 import {
   type ActorKind, maskSecrets, resolveConnector, type ResolvedConnector, restoreMaskedSecrets
-} from './airbyte-simulator-connectors.js'
-import { isPlainObject, optionalString, requireBody, requireString } from './airbyte-simulator-http.js'
-import { paginate, queryList } from './airbyte-simulator-paging.js'
-import { badRequest, resourceNotFound, unprocessableEntity } from './airbyte-simulator-problems.js'
-import type { RouteContext, SimulatorRoute } from './airbyte-simulator-router.js'
+} from './airbyte-connectors.js'
+import { isPlainObject, optionalString, requireBody, requireString } from './airbyte-http.js'
+import { paginate, queryList } from './airbyte-paging.js'
+import { badRequest, resourceNotFound, unprocessableEntity } from './airbyte-problems.js'
+import type { RouteContext, SimulatorRoute } from './airbyte-router.js'
 import {
   type ConnectionResponse, type DestinationResponse, epochSeconds, type SimulatorStore, type SourceResponse
-} from './airbyte-simulator-state.js'
+} from './airbyte-state.js'
 
 type Actor = SourceResponse | DestinationResponse
 

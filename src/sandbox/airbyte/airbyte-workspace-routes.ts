@@ -1,9 +1,9 @@
 /**
  * `/workspaces`: the simulator has exactly one, pre-created at start-up; it can be read and listed, not changed.
  */
-import { paginate, queryList } from './airbyte-simulator-paging.js'
-import { resourceNotFound } from './airbyte-simulator-problems.js'
-import type { SimulatorRoute } from './airbyte-simulator-router.js'
+import { paginate, queryList } from './airbyte-paging.js'
+import { resourceNotFound } from './airbyte-problems.js'
+import type { SimulatorRoute } from './airbyte-router.js'
 
 export const workspaceRouteTable: SimulatorRoute[] = [
   {

@@ -4,9 +4,9 @@
  * about what an authenticated caller may do (Airbyte OSS has no per-resource permissions either).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto'
-import { optionalString, requireBody } from './airbyte-simulator-http.js'
-import { badRequest, invalidApiKey } from './airbyte-simulator-problems.js'
-import type { SimulatorRoute } from './airbyte-simulator-router.js'
+import { optionalString, requireBody } from './airbyte-http.js'
+import { badRequest, invalidApiKey } from './airbyte-problems.js'
+import type { SimulatorRoute } from './airbyte-router.js'
 
 export interface AuthSettings {
   clientId: string

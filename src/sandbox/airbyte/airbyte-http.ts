@@ -3,7 +3,7 @@
  * replies. Every reply, problems included, goes out as `application/json`, as Airbyte sends it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { badRequest, type SimulatorProblem } from './airbyte-simulator-problems.js'
+import { badRequest, type SimulatorProblem } from './airbyte-problems.js'
 
 export function isPlainObject (value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)

@@ -3,9 +3,9 @@
  * can predict it; a connection's `configurations.streams` is checked against that catalog the way Airbyte does
  * (unknown stream or unsupported sync mode -> 400).
  */
-import { isPlainObject } from './airbyte-simulator-http.js'
-import { badRequest } from './airbyte-simulator-problems.js'
-import { SYNC_MODES, type StreamConfiguration, type StreamProperties, type SyncMode } from './airbyte-simulator-state.js'
+import { isPlainObject } from './airbyte-http.js'
+import { badRequest } from './airbyte-problems.js'
+import { SYNC_MODES, type StreamConfiguration, type StreamProperties, type SyncMode } from './airbyte-state.js'
 
 const DEFAULT_STREAMS = ['users', 'orders', 'products']
 const FULL_REFRESH_ONLY_PREFIX = 'fullonly_'

@@ -3,11 +3,11 @@
  * `try-again-later` on a busy connection is the only guard against a duplicate sync, and clients find the
  * running job through the list filter. Job timing itself lives in the job table.
  */
-import { optionalEnum, requireBody, requireString } from './airbyte-simulator-http.js'
-import { JOB_STATUSES, JOB_TYPES, type JobResponse } from './airbyte-simulator-jobs.js'
-import { paginate, queryList } from './airbyte-simulator-paging.js'
-import { badRequest, resourceNotFound, stateConflict, tryAgainLater } from './airbyte-simulator-problems.js'
-import type { RouteContext, SimulatorRoute } from './airbyte-simulator-router.js'
+import { optionalEnum, requireBody, requireString } from './airbyte-http.js'
+import { JOB_STATUSES, JOB_TYPES, type JobResponse } from './airbyte-jobs.js'
+import { paginate, queryList } from './airbyte-paging.js'
+import { badRequest, resourceNotFound, stateConflict, tryAgainLater } from './airbyte-problems.js'
+import type { RouteContext, SimulatorRoute } from './airbyte-router.js'
 
 const ORDER_BY = /^(createdAt|updatedAt)\|(ASC|DESC)$/
 

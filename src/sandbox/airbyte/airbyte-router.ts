@@ -4,7 +4,7 @@
  * they never touch the socket.
  */
 import type { FaultSettings, SimulatorSettings } from './airbyte-simulator.js'
-import type { SimulatorStore } from './airbyte-simulator-state.js'
+import type { SimulatorStore } from './airbyte-state.js'
 
 export interface RouteContext {
   params: Record<string, string>

@@ -3,9 +3,9 @@
  * in-memory store the routes mutate. Stored sources and destinations keep their real secrets; masking happens
  * only on the way out. Nothing here knows about HTTP.
  */
-import { JobTable, type JobResponse } from './airbyte-simulator-jobs.js'
+import { JobTable, type JobResponse } from './airbyte-jobs.js'
 
-export type { JobResponse, JobStatus, JobType } from './airbyte-simulator-jobs.js'
+export type { JobResponse, JobStatus, JobType } from './airbyte-jobs.js'
 
 export const SYNC_MODES = [
   'full_refresh_overwrite',

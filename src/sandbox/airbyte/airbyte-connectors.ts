@@ -4,8 +4,8 @@
  * masked on the way out and restored when a client sends a masked value back. Does not validate connector
  * schemas; tests plug that in through `FaultSettings.rejectConfig`.
  */
-import { isPlainObject } from './airbyte-simulator-http.js'
-import { badRequest, resourceNotFound, unprocessableEntity, valueNotFound } from './airbyte-simulator-problems.js'
+import { isPlainObject } from './airbyte-http.js'
+import { badRequest, resourceNotFound, unprocessableEntity, valueNotFound } from './airbyte-problems.js'
 
 export type ActorKind = 'source' | 'destination'
 

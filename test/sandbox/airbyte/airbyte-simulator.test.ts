@@ -2,7 +2,7 @@ import t, { type Test } from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
   type AirbyteSimulator, type AirbyteSimulatorOptions, type JobResponse, startAirbyteSimulator
-} from '../../src/sandbox/airbyte-simulator.js'
+} from '../../../src/sandbox/airbyte/airbyte-simulator.js'
 
 const BASIC = `Basic ${Buffer.from('airbyte:password').toString('base64')}`
 
