@@ -14,6 +14,7 @@ const TASKS = 20
 
 const sentinel = await startLocalSentinel()
 // Syncs long enough that tasks are mid-way (created, syncing, polling) when the primary dies.
+// E2E_LOG_LEVEL=warn shows the service's log lines when this test needs looking into.
 const stack = await startTopologyStack(t, sentinel, { sim: { syncDurationMs: 1_500 }, env: { LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'silent' } })
 const { base, sim } = stack
 
@@ -34,6 +35,7 @@ t.test(`the primary is killed while ${TASKS} tasks run: every task completes, no
   // Kill once work is under way: some syncs started, none of the tasks finished yet.
   await pollUntil('the first syncs starting', async () => sim.state.jobs.size >= 4, 30_000)
   const before = { sources: creates('sources'), jobs: sim.state.jobs.size }
+  t.ok(before.jobs < TASKS, 'some tasks had not reached their sync yet when the primary died')
   const oldPrimary = await sentinel.currentPrimaryPort()
   const killedAt = Date.now()
   await sentinel.killPrimary()
