@@ -1,7 +1,7 @@
 /**
  * Task state in Redis: `{<prefix>}:task:<token>` (a hash: kind, status, result, info, ...) and
- * `{<prefix>}:task:<token>:logs` (a list of JSON log entries; names in src/queue/redis-keys.ts). Written by the submitter and the engine, read by the
- * status routes of any API replica. Finished tasks expire after the retention period. Never holds a secret value.
+ * `{<prefix>}:task:<token>:logs` (a list of JSON log entries; names in src/queue/redis-keys.ts). Written by the
+ * submitter and the engine, read by the status routes of any API replica. Finished tasks expire after the retention period. Never holds a secret value.
  */
 import type { RedisClient } from './redis-connection.js'
 import type { RedisKeys } from './redis-keys.js'
