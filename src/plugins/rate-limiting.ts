@@ -1,8 +1,8 @@
 /**
  * Per-caller rate limiting shared by every API replica: @fastify/rate-limit's Redis store on the API's own
- * connection (`app.redis`), keys under `{<QUEUE_PREFIX>}:rate-limit:` (src/queue/redis-keys.ts). The key is the caller's identity, or the
- * client IP for requests without one (AUTH_MODE=none, public docs, and refused requests, so guessing tokens is
- * limited too). Health probes are never limited. Over the limit: 429 in the contract's shape with `Retry-After`.
+ * connection (`app.redis`), keys under `{<QUEUE_PREFIX>}:rate-limit:` (src/queue/redis-keys.ts). The key is the
+ * caller's identity, or the client IP for requests without one (AUTH_MODE=none, public docs, and refused
+ * requests, so guessing tokens is limited too). Health probes are never limited. Over the limit: 429 in the contract's shape with `Retry-After`.
  * A Redis failure lets the request through: the routes that need Redis answer 503 on their own.
  */
 import fp from 'fastify-plugin'

@@ -1,7 +1,7 @@
 /**
  * The API's side of Redis: one connection for its commands and one for its BullMQ queue (both of the `api` kind,
- * src/queue/redis-connection.ts: a Redis outage answers 503 at once instead of hanging requests), the queue, the TaskService the routes use and the registry of provisioned
- * components updateacl reads.
+ * src/queue/redis-connection.ts: a Redis outage answers 503 at once instead of hanging requests), the queue, the
+ * TaskService the routes use and the registry of provisioned components updateacl reads.
  */
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
