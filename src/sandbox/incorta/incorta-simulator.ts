@@ -236,9 +236,13 @@ export async function startIncortaSimulator (opts: IncortaSimulatorOptions = {})
     addPat: (token, user) => { pats.set(token, user) },
     advance: (steps = 1) => { model.clock.advance(steps) },
     resetFaults: () => { for (const key of Object.keys(faults) as Array<keyof IncortaFaults>) delete faults[key] },
-    close: async () => await new Promise<void>((resolve, reject) => {
-      server.close((err) => { err === undefined ? resolve() : reject(err) })
-      server.closeAllConnections()
-    })
+    close: async () => {
+      // Idempotent: a test may stop it early and its teardown stops it again.
+      if (!server.listening) return
+      await new Promise<void>((resolve, reject) => {
+        server.close((err) => { err === undefined ? resolve() : reject(err) })
+        server.closeAllConnections()
+      })
+    }
   }
 }
