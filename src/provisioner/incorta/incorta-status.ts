@@ -62,11 +62,11 @@ export function readState (word: unknown): LoadStateKind {
   return WORDS[word.toLowerCase().replace(/[\s_-]+/g, '')] ?? 'unknown'
 }
 
-export function isTerminal (state: LoadStateKind): boolean {
+export function isTerminal (state: LoadStateKind | 'not-started'): boolean {
   return state === 'succeeded' || isFailure(state)
 }
 
-export function isFailure (state: LoadStateKind): boolean {
+export function isFailure (state: LoadStateKind | 'not-started'): boolean {
   return state === 'finished-with-errors' || state === 'failed' || state === 'interrupted'
 }
 
