@@ -4,14 +4,15 @@
  * that overlaps a directory holding any of their `*_FILE` files, and to refuse a descriptor secret whose value
  * equals one of them. Generic on purpose, so a credential added later is covered without a change here: every
  * `*_FILE` variable names a credential file, and every variable whose name ends in SECRET, PASSWORD, TOKEN(S),
- * KEY or CREDENTIALS holds a credential (except the descriptor store's own DESCRIPTOR_SECRET_* variables).
+ * KEY, CREDENTIALS or _PAT holds a credential (except the descriptor store's own DESCRIPTOR_SECRET_* variables).
  */
 import { readFileSync, realpathSync } from 'node:fs'
 import { dirname, relative, resolve, sep, isAbsolute } from 'node:path'
 import { ENV_PREFIX } from './secret-scope.js'
 
 const MAX_CREDENTIAL_FILE = 64 * 1024
-const CREDENTIAL_NAME = /(SECRET|PASSWORD|PASSWD|TOKEN|TOKENS|API_KEY|PRIVATE_KEY|CREDENTIALS?)$/
+// `_PAT`: a personal access token (INCORTA_PAT).
+const CREDENTIAL_NAME = /(SECRET|PASSWORD|PASSWD|TOKEN|TOKENS|API_KEY|PRIVATE_KEY|CREDENTIALS?|_PAT)$/
 
 export interface ServiceCredentials {
   /**

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { clusterBase, readIncortaConfig, tenantUiUrl } from '../../../src/provisioner/incorta/incorta-config.js'
+import { currentServiceCredentialValues, serviceCredentialsFrom } from '../../../src/secrets/service-credentials.js'
 
 const read = (env: Record<string, string>): ReturnType<typeof readIncortaConfig> => readIncortaConfig(env, (p) => readFileSync(p, 'utf8'))
 
@@ -42,4 +43,12 @@ t.test('the cluster URL is tolerated with /incorta or /incorta/api/v2; the UI li
     t.equal(clusterBase(url), 'https://c.example.com', url)
   }
   t.equal(tenantUiUrl('https://c.example.com/incorta', 'Demo'), 'https://c.example.com/incorta/!Demo/')
+})
+
+t.test('INCORTA_PAT and INCORTA_PAT_FILE count as service credentials (scrubbed, never resolvable from a descriptor)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'incorta-pat-'))
+  writeFileSync(join(dir, 'pat'), 'pat-from-file-value\n')
+  const creds = serviceCredentialsFrom({ INCORTA_PAT: 'pat-direct-value', INCORTA_PAT_FILE: join(dir, 'pat'), INCORTA_OIDC_PASSWORD: 'oidc-pw-value' })
+  const values = currentServiceCredentialValues(creds)
+  for (const v of ['pat-direct-value', 'pat-from-file-value', 'oidc-pw-value']) t.ok(values.includes(v), v)
 })
