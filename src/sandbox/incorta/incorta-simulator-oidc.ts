@@ -31,8 +31,9 @@ export interface VerifiedJwt { username: string }
 export class OidcServer {
   readonly #key = randomBytes(32)
   readonly #refresh = new Map<string, RefreshRecord>()
-  /** Tokens issued before this epoch ms are expired. */
-  #notBefore = 0
+  /** Serial of the next token issued; tokens below #minSerial are expired. */
+  #serial = 0
+  #minSerial = 0
   readonly calls: Record<'client_credentials' | 'password' | 'refresh_token', number> = { client_credentials: 0, password: 0, refresh_token: 0 }
   readonly issuer: string
 
@@ -71,9 +72,12 @@ export class OidcServer {
 
   /** Every token issued until now is expired (access tokens are refused, refresh tokens inactive). */
   expireAll (): void {
-    this.#notBefore = Date.now() + 1
+    this.#minSerial = this.#serial
     this.#refresh.clear()
   }
+
+  /** Every access token issued until now is refused; refresh tokens keep working (a token revoked early). */
+  expireAccessTokens (): void { this.#minSerial = this.#serial }
 
   /** Refresh tokens stop working; access tokens keep theirs until they expire. */
   revokeRefreshTokens (): void { this.#refresh.clear() }
@@ -81,7 +85,7 @@ export class OidcServer {
   async verify (token: string): Promise<VerifiedJwt | undefined> {
     try {
       const { payload } = await jwtVerify(token, this.#key, { issuer: this.issuer })
-      if (typeof payload.iatMs !== 'number' || payload.iatMs < this.#notBefore || typeof payload.preferred_username !== 'string') return undefined
+      if (typeof payload.serial !== 'number' || payload.serial < this.#minSerial || typeof payload.preferred_username !== 'string') return undefined
       return { username: payload.preferred_username }
     } catch {
       return undefined
@@ -100,7 +104,7 @@ export class OidcServer {
   async #issue (username: string, clientId: string, withRefresh: boolean): Promise<Record<string, unknown>> {
     const ttl = this.settings.accessTokenTtlSeconds
     const now = Date.now()
-    const accessToken = await new SignJWT({ preferred_username: username, azp: clientId, typ: 'Bearer', scope: 'profile email', iatMs: now })
+    const accessToken = await new SignJWT({ preferred_username: username, azp: clientId, typ: 'Bearer', scope: 'profile email', serial: this.#serial++ })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuer(this.issuer)
       .setSubject(randomUUID())
