@@ -3,6 +3,7 @@
  * by variable name; nothing below this module reads `process.env`. Every secret variable also accepts
  * `<NAME>_FILE`, a path to a file holding the value (how Kubernetes mounts secrets).
  */
+import { readIncortaConfig, type IncortaConfig } from './provisioner/incorta/incorta-config.js'
 import { readFileSync } from 'node:fs'
 import { ConfigError } from './errors.js'
 import { ENV_PREFIX } from './secrets/secret-scope.js'
@@ -153,6 +154,7 @@ export interface Config {
   /** Longest time a client may take to send the request headers, ms. Default the smaller of 10000 and requestTimeoutMs. */
   headersTimeoutMs: number
   airbyte: AirbyteConfig
+  incorta: IncortaConfig
   auth: AuthConfig
   rateLimit: RateLimitConfig
   loadShedding: LoadSheddingConfig
@@ -347,6 +349,8 @@ export function loadConfig (env: Env = process.env): Config {
   }
   if (airbyte.syncPollMaxMs < airbyte.syncPollMinMs) r.problems.push('AIRBYTE_SYNC_POLL_MAX_MS must be >= AIRBYTE_SYNC_POLL_MIN_MS')
 
+  const incortaSection = readIncortaConfig(env, (p) => readFileSync(p, 'utf8'))
+  r.problems.push(...incortaSection.problems)
   const requestTimeoutMs = r.int('REQUEST_TIMEOUT_MS', 30_000, 50, 3_600_000)
   const config: Config = {
     port: r.int('PORT', 8093, 0, 65535),
@@ -373,6 +377,7 @@ export function loadConfig (env: Env = process.env): Config {
     requestTimeoutMs,
     headersTimeoutMs: r.int('HEADERS_TIMEOUT_MS', Math.min(10_000, requestTimeoutMs), 50, 3_600_000),
     airbyte,
+    incorta: incortaSection.config,
     auth: readAuth(r),
     rateLimit: { max: r.int('RATE_LIMIT_MAX', 12_000, 0), windowMs: r.int('RATE_LIMIT_WINDOW_MS', 60_000, 1) },
     loadShedding: {

@@ -4,10 +4,13 @@
  */
 import type { Config } from '../config.js'
 import type { OutboundLimiter } from '../queue/outbound-limiter.js'
+import type { Handler } from './handler.js'
 import type { SecretScrubber } from '../secrets/secret-scrubber.js'
 import { createAirbyteClient, type AirbyteClient } from './airbyte/airbyte-client.js'
 import { createAirbyteHandler } from './airbyte/airbyte-handler.js'
 import { HandlerRegistry } from './handler-registry.js'
+import { createIncortaClient, type IncortaClient } from './incorta/incorta-client.js'
+import { createIncortaHandler } from './incorta/incorta-handler.js'
 
 export interface HandlerSetDeps {
   /** Shared concurrency limits per target (Redis-backed in workers); none in the API role. */
@@ -30,5 +33,16 @@ export function createHandlerRegistry (config: Config, deps: HandlerSetDeps = {}
       return airbyteClient
     }
   })
-  return new HandlerRegistry([airbyte], { defaultHandler: config.defaultHandler, extraRoutes: config.extraRoutes })
+  let incortaClient: IncortaClient | undefined
+  const incorta = createIncortaHandler({
+    config: config.incorta,
+    client: () => {
+      incortaClient ??= createIncortaClient(config.incorta, {
+        fetch: deps.fetch,
+        redact: deps.scrubber === undefined ? undefined : (s) => (deps.scrubber as SecretScrubber).scrub(s)
+      })
+      return incortaClient
+    }
+  })
+  return new HandlerRegistry([airbyte, incorta as unknown as Handler], { defaultHandler: config.defaultHandler, extraRoutes: config.extraRoutes })
 }
