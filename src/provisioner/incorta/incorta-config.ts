@@ -2,6 +2,7 @@
  * The Incorta handler's settings, as read from the environment (the `INCORTA_*` variables) or built by tests.
  * Only the service's own credentials live here; a descriptor can name a tenant, never a credential.
  */
+import type { ConfigEnv } from '../../config-env.js'
 
 export type IncortaAuthMode = 'pat' | 'oidc'
 
@@ -55,86 +56,46 @@ export function tenantUiUrl (url: string, tenant: string): string {
   return `${clusterBase(url)}/incorta/!${encodeURIComponent(tenant)}/`
 }
 
-type Env = Record<string, string | undefined>
+/** Variables holding the Incorta handler's own credentials (each also as `<NAME>_FILE`). */
+export const INCORTA_CREDENTIAL_VARIABLES = ['INCORTA_PAT', 'INCORTA_OIDC_CLIENT_SECRET', 'INCORTA_OIDC_PASSWORD'] as const
 
 /**
  * The `INCORTA_*` section of the environment, every problem named by its variable. Secrets also come from
  * `<NAME>_FILE` (how Kubernetes mounts them); setting both is a problem.
  */
-export function readIncortaConfig (env: Env, readFile: (path: string) => string): { config: IncortaConfig, problems: string[] } {
-  const problems: string[] = []
-  const str = (name: string): string | undefined => {
-    const v = env[name]
-    return v === undefined || v.trim() === '' ? undefined : v.trim()
-  }
-  const secret = (name: string): string | undefined => {
-    const direct = env[name] === '' ? undefined : env[name]
-    const file = str(`${name}_FILE`)
-    if (direct !== undefined && file !== undefined) {
-      problems.push(`${name} and ${name}_FILE are both set; set only one`)
-      return undefined
-    }
-    if (file === undefined) return direct
-    try {
-      const value = readFile(file).replace(/\r?\n$/, '')
-      if (value === '') problems.push(`${name}_FILE: ${file} is empty`)
-      return value === '' ? undefined : value
-    } catch (err) {
-      problems.push(`${name}_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
-      return undefined
-    }
-  }
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = str(name)
-    if (raw === undefined) return fallback
-    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-      problems.push(`${name} must be an integer between ${min} and ${max}, got ${JSON.stringify(raw)}`)
-      return fallback
-    }
-    return Number(raw)
-  }
-  const url = (name: string): string | undefined => {
-    const raw = str(name)
-    if (raw === undefined) return undefined
-    try {
-      const parsed = new URL(raw)
-      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('protocol')
-      return raw.replace(/\/+$/, '')
-    } catch {
-      problems.push(`${name} must be an http(s) URL, got ${JSON.stringify(raw)}`)
-      return undefined
-    }
-  }
-  const authRaw = str('INCORTA_AUTH') ?? INCORTA_DEFAULTS.auth
-  if (authRaw !== 'pat' && authRaw !== 'oidc') problems.push(`INCORTA_AUTH must be pat or oidc, got ${JSON.stringify(authRaw)}`)
-  const auth: IncortaAuthMode = authRaw === 'oidc' ? 'oidc' : 'pat'
+export function readIncortaConfig (r: ConfigEnv): IncortaConfig {
   const config: IncortaConfig = {
-    url: url('INCORTA_URL'),
-    tenant: str('INCORTA_TENANT'),
-    auth,
-    pat: secret('INCORTA_PAT'),
-    oidcTokenUrl: url('INCORTA_OIDC_TOKEN_URL'),
-    oidcClientId: str('INCORTA_OIDC_CLIENT_ID'),
-    oidcClientSecret: secret('INCORTA_OIDC_CLIENT_SECRET'),
-    oidcUsername: str('INCORTA_OIDC_USERNAME'),
-    oidcPassword: secret('INCORTA_OIDC_PASSWORD'),
-    pollIntervalMs: int('INCORTA_POLL_INTERVAL_MS', INCORTA_DEFAULTS.pollIntervalMs, 1, 3_600_000),
-    requestTimeoutMs: int('INCORTA_REQUEST_TIMEOUT_MS', INCORTA_DEFAULTS.requestTimeoutMs, 100, 600_000),
-    maxConcurrentRequests: int('INCORTA_MAX_CONCURRENT_REQUESTS', INCORTA_DEFAULTS.maxConcurrentRequests, 1, 1000),
+    url: r.url('INCORTA_URL'),
+    tenant: r.string('INCORTA_TENANT')?.trim(),
+    auth: r.oneOf<IncortaAuthMode>('INCORTA_AUTH', ['pat', 'oidc'], INCORTA_DEFAULTS.auth),
+    pat: r.secret('INCORTA_PAT'),
+    oidcTokenUrl: r.url('INCORTA_OIDC_TOKEN_URL'),
+    oidcClientId: r.string('INCORTA_OIDC_CLIENT_ID'),
+    oidcClientSecret: r.secret('INCORTA_OIDC_CLIENT_SECRET'),
+    oidcUsername: r.string('INCORTA_OIDC_USERNAME'),
+    oidcPassword: r.secret('INCORTA_OIDC_PASSWORD'),
+    pollIntervalMs: r.int('INCORTA_POLL_INTERVAL_MS', INCORTA_DEFAULTS.pollIntervalMs, 1, 3_600_000),
+    requestTimeoutMs: r.int('INCORTA_REQUEST_TIMEOUT_MS', INCORTA_DEFAULTS.requestTimeoutMs, 100, 600_000),
+    maxConcurrentRequests: r.int('INCORTA_MAX_CONCURRENT_REQUESTS', INCORTA_DEFAULTS.maxConcurrentRequests, 1, 1000),
     callRetries: INCORTA_DEFAULTS.callRetries,
     retryBaseMs: INCORTA_DEFAULTS.retryBaseMs
   }
-  if (config.tenant !== undefined && /[/\\?#%\s]/.test(config.tenant)) problems.push(`INCORTA_TENANT must be a tenant name without spaces, slashes, ?, # or %, got ${JSON.stringify(config.tenant)}`)
-  // Credentials are required only once Incorta is to be called (INCORTA_URL set): a deployment without Incorta needs none.
-  if (config.url !== undefined) {
-    const need = (name: string, value: string | undefined, why: string): void => { if (value === undefined) problems.push(`${name} is required ${why}`) }
-    if (auth === 'pat') need('INCORTA_PAT (or INCORTA_PAT_FILE)', config.pat, 'when INCORTA_AUTH=pat')
-    if (auth === 'oidc') {
-      need('INCORTA_OIDC_TOKEN_URL', config.oidcTokenUrl, 'when INCORTA_AUTH=oidc')
-      need('INCORTA_OIDC_CLIENT_ID', config.oidcClientId, 'when INCORTA_AUTH=oidc')
-      if (config.oidcUsername !== undefined) need('INCORTA_OIDC_PASSWORD (or INCORTA_OIDC_PASSWORD_FILE)', config.oidcPassword, 'with INCORTA_OIDC_USERNAME (the password grant)')
-      else need('INCORTA_OIDC_CLIENT_SECRET (or INCORTA_OIDC_CLIENT_SECRET_FILE)', config.oidcClientSecret, 'for the client_credentials grant (or set INCORTA_OIDC_USERNAME and INCORTA_OIDC_PASSWORD for the password grant)')
-    }
+  if (config.tenant !== undefined && /[/\\?#%\s]/.test(config.tenant)) {
+    r.problems.push(`INCORTA_TENANT must be a tenant name without spaces, slashes, ?, # or %, got ${JSON.stringify(config.tenant)}`)
   }
-  return { config, problems }
+  // Credentials are required only once Incorta is to be called (INCORTA_URL set): a deployment without Incorta needs none.
+  if (config.url === undefined) return config
+  const need = (name: string, value: string | undefined, why: string): void => { if (value === undefined) r.problems.push(`${name} is required ${why}`) }
+  if (config.auth === 'pat') {
+    need('INCORTA_PAT (or INCORTA_PAT_FILE)', config.pat, 'when INCORTA_AUTH=pat')
+    return config
+  }
+  need('INCORTA_OIDC_TOKEN_URL', config.oidcTokenUrl, 'when INCORTA_AUTH=oidc')
+  need('INCORTA_OIDC_CLIENT_ID', config.oidcClientId, 'when INCORTA_AUTH=oidc')
+  if (config.oidcUsername !== undefined) {
+    need('INCORTA_OIDC_PASSWORD (or INCORTA_OIDC_PASSWORD_FILE)', config.oidcPassword, 'with INCORTA_OIDC_USERNAME (the password grant)')
+  } else {
+    need('INCORTA_OIDC_CLIENT_SECRET (or INCORTA_OIDC_CLIENT_SECRET_FILE)', config.oidcClientSecret, 'for the client_credentials grant (or set INCORTA_OIDC_USERNAME and INCORTA_OIDC_PASSWORD for the password grant)')
+  }
+  return config
 }

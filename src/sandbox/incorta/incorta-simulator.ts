@@ -3,13 +3,16 @@
  * case-sensitive) with the sandbox's OpenID Connect server beside it (`/realms/{realm}/protocol/openid-connect/
  * token`). It owns the HTTP server and the request pipeline: request log, injected latency and faults, the
  * Bearer check (a personal access token, or a JWT from the OIDC server) and the user's "Enable Public API"
- * right, tenant lookup, routing and error replies. Loads live in incorta-simulator-loads, bodies in
+ * right, tenant lookup, routing and error replies; fault injection and the request log are the sandbox's shared
+ * ones (../shared). Loads live in incorta-simulator-loads, bodies in
  * incorta-simulator-bodies. Nothing here is used by the production code path.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { setTimeout as delay } from 'node:timers/promises'
-import { INC, type BodyStyle } from './incorta-simulator-bodies.js'
+import { collectStrings, echoMessage } from '../shared/echo-shapes.js'
+import { clearFaults, injectFault, takeMatching, type FaultSettings } from '../shared/fault-injection.js'
+import { RequestLog, type SimulatorRequestRecord } from '../shared/request-log.js'
+import { listenSimulator } from '../shared/simulator-server.js'
+import { errorBody, INC, type BodyStyle } from './incorta-simulator-bodies.js'
 import { IncortaModel, type ClockSettings, type FailedState } from './incorta-simulator-loads.js'
 import { OidcError, OidcServer, type OidcSettings } from './incorta-simulator-oidc.js'
 import { handleApi, IncortaProblem } from './incorta-simulator-routes.js'
@@ -37,18 +40,9 @@ export interface IncortaSimulatorOptions {
   bodies?: Partial<BodyStyle>
 }
 
-export type FaultStatus = 500 | 502 | 503 | 504 | 'drop'
-
-export interface IncortaFaults {
-  /** Added to every request, ms. */
-  latencyMs?: number
-  /** Consumed one per matching request, first match first; `drop` destroys the socket without answering. */
-  failNext?: Array<{ status: FaultStatus, path?: RegExp, method?: string }>
-  /** A random fraction of requests fail this way. */
-  errorRate?: { rate: number, status: FaultStatus }
-}
-
-export interface IncortaRequestRecord { method: string, path: string, status: number }
+/** The shared faults (latency, failNext, errorRate, echoNext): a 502 or 504 is answered as a gateway's HTML page. */
+export type IncortaFaults = FaultSettings
+export type IncortaRequestRecord = SimulatorRequestRecord
 
 export interface IncortaSimulator {
   /** Cluster base URL (what INCORTA_URL holds), e.g. `http://127.0.0.1:41234`. */
@@ -83,25 +77,18 @@ export interface IncortaSimulator {
 const DEFAULT_PAT = 'sim-incorta-pat-0123456789'
 const API_PREFIX = '/incorta/api/v2/'
 
-function takeFault (faults: IncortaFaults, method: string, path: string): FaultStatus | undefined {
-  const queue = faults.failNext
-  if (queue !== undefined) {
-    const index = queue.findIndex((f) => {
-      if (f.method !== undefined && f.method.toUpperCase() !== method) return false
-      if (f.path === undefined) return true
-      f.path.lastIndex = 0
-      return f.path.test(path)
-    })
-    if (index >= 0) return queue.splice(index, 1)[0]?.status
-  }
-  if (faults.errorRate !== undefined && Math.random() < faults.errorRate.rate) return faults.errorRate.status
-  return undefined
-}
-
 function send (res: ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
   if (res.headersSent || res.destroyed) return
   const payload = typeof body === 'string' ? body : JSON.stringify(body)
   res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) }).end(payload)
+}
+
+function parseOrText (raw: string): unknown {
+  try {
+    return JSON.parse(raw)
+  } catch {
+    return raw
+  }
 }
 
 async function readBody (req: IncomingMessage): Promise<string> {
@@ -126,7 +113,7 @@ export async function startIncortaSimulator (opts: IncortaSimulatorOptions = {})
   const realm = opts.realm ?? 'incorta'
   const faults: IncortaFaults = {}
   const style: BodyStyle = { variant: 'jobs', spelling: 'title', ...opts.bodies }
-  const requests: IncortaRequestRecord[] = []
+  const log = new RequestLog()
   let origin = ''
   const oidc = new OidcServer({
     clients: { 'incorta-client': 'incorta-secret' },
@@ -149,19 +136,13 @@ export async function startIncortaSimulator (opts: IncortaSimulatorOptions = {})
     const method = (req.method ?? 'GET').toUpperCase()
     const url = new URL(req.url ?? '/', origin)
     const path = url.pathname
-    res.once('finish', () => requests.push({ method, path, status: res.statusCode }))
+    log.recordOnFinish(res, method, path)
     const raw = await readBody(req)
-    if (faults.latencyMs !== undefined && faults.latencyMs > 0) await delay(faults.latencyMs)
-    const fault = takeFault(faults, method, path)
-    if (fault === 'drop') {
-      requests.push({ method, path, status: 0 })
-      req.socket.destroy()
-      return
-    }
+    const fault = await injectFault(faults, req, method, path, log)
+    if (fault === 'dropped') return
     // Behind a load balancer, 502 and 504 come as HTML; Incorta's own failures as its error body.
     if (fault === 502 || fault === 504) return send(res, fault, `<html><body><h1>${fault} Bad Gateway</h1></body></html>`, 'text/html')
     if (fault !== undefined) throw new IncortaProblem(fault, INC.internal, 'An unexpected error occurred on the server.')
-
     const token = new RegExp(`^(/auth)?/realms/${realm}/protocol/openid-connect/token$`).exec(path)
     if (token !== null && method === 'POST') {
       if (!(req.headers['content-type'] ?? '').includes('application/x-www-form-urlencoded')) {
@@ -177,6 +158,13 @@ export async function startIncortaSimulator (opts: IncortaSimulatorOptions = {})
     if (!path.startsWith(API_PREFIX)) throw new IncortaProblem(404, INC.badRequest, `No such path ${path}.`)
     const [tenantName = '', ...rest] = path.slice(API_PREFIX.length).split('/')
     await authenticate(req.headers.authorization)
+    const echo = takeMatching(faults.echoNext, method, path)
+    if (echo !== undefined) {
+      // An error answer quoting back what the request carried, as a misbehaving gateway or server may.
+      const values = [...collectStrings(new Set(), parseOrText(raw), [...url.searchParams.values()], echo.authorization === true ? req.headers.authorization : undefined)]
+      const text = echoMessage(values, echo.shapes)
+      return echo.format === 'text' ? send(res, echo.status, text, 'text/plain') : send(res, echo.status, errorBody(INC.badRequest, text))
+    }
     const tenant = model.tenants.get(decodeURIComponent(tenantName))
     if (tenant === undefined) throw new IncortaProblem(404, INC.tenantNotFound, `Tenant [${decodeURIComponent(tenantName)}] does not exist.`)
     if (model.clock.settings.stepPerRequest) model.clock.advance()
@@ -196,13 +184,8 @@ export async function startIncortaSimulator (opts: IncortaSimulatorOptions = {})
       send(res, problem.status, problem.body())
     })
   })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => { server.off('error', reject); resolve() })
-  })
-  const address = server.address() as AddressInfo
-  const dialable = address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address
-  origin = `http://${dialable.includes(':') ? `[${dialable}]` : dialable}:${address.port}`
+  const listening = await listenSimulator(server, opts.port ?? 0, opts.host ?? '127.0.0.1')
+  origin = listening.origin
 
   const failKey = (tenant: string | undefined, key: string): string => `${tenant ?? defaultTenant}/${key}`
   return {
@@ -214,7 +197,7 @@ export async function startIncortaSimulator (opts: IncortaSimulatorOptions = {})
     oidc,
     faults,
     style,
-    requests,
+    requests: log.requests,
     failSchema: (schema, state, message, tenant) => { model.outcomes.set(failKey(tenant, schema), { state, message }) },
     failPlan: (plan, state, message, tenant) => { model.outcomes.set(failKey(tenant, `plan:${plan}`), { state, message }) },
     clearFailures: () => { model.outcomes.clear() },
@@ -235,14 +218,10 @@ export async function startIncortaSimulator (opts: IncortaSimulatorOptions = {})
     revokePat: (token) => { pats.delete(token) },
     addPat: (token, user) => { pats.set(token, user) },
     advance: (steps = 1) => { model.clock.advance(steps) },
-    resetFaults: () => { for (const key of Object.keys(faults) as Array<keyof IncortaFaults>) delete faults[key] },
+    resetFaults: () => { clearFaults(faults) },
     close: async () => {
       // Idempotent: a test may stop it early and its teardown stops it again.
-      if (!server.listening) return
-      await new Promise<void>((resolve, reject) => {
-        server.close((err) => { err === undefined ? resolve() : reject(err) })
-        server.closeAllConnections()
-      })
+      if (server.listening) await listening.close()
     }
   }
 }

@@ -1,11 +1,16 @@
 import t from 'tap'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { clusterBase, readIncortaConfig, tenantUiUrl } from '../../../src/provisioner/incorta/incorta-config.js'
+import { ConfigEnv } from '../../../src/config-env.js'
+import { clusterBase, INCORTA_CREDENTIAL_VARIABLES, readIncortaConfig, tenantUiUrl, type IncortaConfig } from '../../../src/provisioner/incorta/incorta-config.js'
 import { currentServiceCredentialValues, serviceCredentialsFrom } from '../../../src/secrets/service-credentials.js'
 
-const read = (env: Record<string, string>): ReturnType<typeof readIncortaConfig> => readIncortaConfig(env, (p) => readFileSync(p, 'utf8'))
+function read (env: Record<string, string>): { config: IncortaConfig, problems: string[] } {
+  const r = new ConfigEnv(env)
+  const config = readIncortaConfig(r)
+  return { config, problems: r.problems }
+}
 
 t.test('defaults: no Incorta configured needs no credentials', async (t) => {
   const { config, problems } = read({})
@@ -30,7 +35,7 @@ t.test('every problem is named by its variable', async (t) => {
   t.match(read({ INCORTA_URL: 'https://x' }).problems, ['INCORTA_PAT (or INCORTA_PAT_FILE) is required when INCORTA_AUTH=pat'])
   t.match(read({ INCORTA_URL: 'https://x', INCORTA_AUTH: 'oidc' }).problems, [/^INCORTA_OIDC_TOKEN_URL is required/, /^INCORTA_OIDC_CLIENT_ID is required/, /^INCORTA_OIDC_CLIENT_SECRET .*is required for the client_credentials grant/])
   t.match(read({ INCORTA_URL: 'https://x', INCORTA_AUTH: 'oidc', INCORTA_OIDC_TOKEN_URL: 'https://kc/realms/r/protocol/openid-connect/token', INCORTA_OIDC_CLIENT_ID: 'c', INCORTA_OIDC_USERNAME: 'u' }).problems, [/^INCORTA_OIDC_PASSWORD .*with INCORTA_OIDC_USERNAME/])
-  t.match(read({ INCORTA_AUTH: 'jwt' }).problems, [/INCORTA_AUTH must be pat or oidc/])
+  t.match(read({ INCORTA_AUTH: 'jwt' }).problems, [/INCORTA_AUTH must be one of pat, oidc/])
   t.match(read({ INCORTA_URL: 'ftp://x' }).problems, [/INCORTA_URL must be an http\(s\) URL/])
   t.match(read({ INCORTA_POLL_INTERVAL_MS: '0' }).problems, [/INCORTA_POLL_INTERVAL_MS must be an integer between 1/])
   t.match(read({ INCORTA_MAX_CONCURRENT_REQUESTS: 'many' }).problems, [/INCORTA_MAX_CONCURRENT_REQUESTS/])
@@ -48,7 +53,7 @@ t.test('the cluster URL is tolerated with /incorta or /incorta/api/v2; the UI li
 t.test('INCORTA_PAT and INCORTA_PAT_FILE count as service credentials (scrubbed, never resolvable from a descriptor)', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'incorta-pat-'))
   writeFileSync(join(dir, 'pat'), 'pat-from-file-value\n')
-  const creds = serviceCredentialsFrom({ INCORTA_PAT: 'pat-direct-value', INCORTA_PAT_FILE: join(dir, 'pat'), INCORTA_OIDC_PASSWORD: 'oidc-pw-value' })
+  const creds = serviceCredentialsFrom({ INCORTA_PAT: 'pat-direct-value', INCORTA_PAT_FILE: join(dir, 'pat'), INCORTA_OIDC_PASSWORD: 'oidc-pw-value' }, INCORTA_CREDENTIAL_VARIABLES)
   const values = currentServiceCredentialValues(creds)
   for (const v of ['pat-direct-value', 'pat-from-file-value', 'oidc-pw-value']) t.ok(values.includes(v), v)
 })
