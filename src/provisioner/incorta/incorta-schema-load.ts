@@ -49,7 +49,7 @@ export async function startSchemas (deps: IncortaHandlerDeps, ctx: Ctx, schemaNa
   if (missing.length > 0) {
     const answer = readLoadAccepted(await clientFor(deps, ctx.signal).startSchemaLoad(tenant, missing, loadSource, ctx.signal))
     const words = missing.map((s) => answer[s] === undefined ? s : `${s} (${answer[s]})`).join(', ')
-    ctx.log.info(`Incorta accepted a ${loadSource} load of ${words} in tenant ${tenant}`)
+    ctx.log.info(`Incorta accepted the ${loadSource} load of ${words} in tenant ${tenant}`)
   }
   ctx.state.accepted = true
   ctx.state.loads = Object.fromEntries(schemaNames.map((s) => [s, { state: 'not-started' } satisfies LoadRecord]))
