@@ -563,7 +563,8 @@ t.test('the handler claims the Airbyte use case template', async (t) => {
 t.test('provision killed inside any step and resumed from its checkpoint creates everything exactly once', async (t) => {
   let sim: AirbyteSimulator | undefined
   const rounds = await killAndResumeAtEveryStep(async () => {
-    const fresh = await setup(t, { syncDurationMs: 60 })
+    // A job must outlive the gap between the kill and the resume (which adopts it), even on a busy machine.
+    const fresh = await setup(t, { syncDurationMs: 600 })
     sim = fresh.sim
     return { handler: fresh.handler, opts: { operation: 'provision', component: component(baseSpecific()), dataProduct, secrets } }
   }, ({ killedIn, resumed }) => {
@@ -579,7 +580,8 @@ t.test('provision killed inside any step and resumed from its checkpoint creates
 t.test('unprovision killed inside any step and resumed removes everything', async (t) => {
   let sim: AirbyteSimulator | undefined
   const rounds = await killAndResumeAtEveryStep(async () => {
-    const fresh = await setup(t, { syncDurationMs: 60 })
+    // A job must outlive the gap between the kill and the resume (which adopts it), even on a busy machine.
+    const fresh = await setup(t, { syncDurationMs: 600 })
     sim = fresh.sim
     const provisioned = await runSteps(fresh.handler, { operation: 'provision', component: component(baseSpecific()), dataProduct, secrets })
     return { handler: fresh.handler, opts: { operation: 'unprovision', component: component(baseSpecific(), provisioned.outcome?.info), dataProduct, secrets, removeData: true } }
