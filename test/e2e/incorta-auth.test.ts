@@ -15,6 +15,15 @@ t.test('a rotated or expired personal access token fails the task quickly and sa
   t.notOk(status.logs.some((l: any) => /retry \d+\//.test(l.message)), 'a 401 is not retried by the engine')
 })
 
+t.test('an expired personal access token fails the task at once and says so', async (t) => {
+  const { base, incorta } = await startIncortaStack(t)
+  incorta.expirePat(incorta.pat)
+  const status = await finished(t, base, await submit(t, base, '/v1/provision', incortaRequest({ loadPlanName: 'nightly' })))
+  t.equal(status.status, 'FAILED')
+  t.match(status.result, /Incorta refused the token .*invalid, expired or was rotated/)
+  t.equal(incorta.model.tenant('demo').executions.size, 0, 'nothing started')
+})
+
 t.test('a user without "Enable Public API" fails the task naming the right', async (t) => {
   const { base, incorta } = await startIncortaStack(t, { env: { INCORTA_PAT: 'viewer-personal-token' } })
   incorta.addPat('viewer-personal-token', 'viewer')

@@ -67,7 +67,10 @@ export interface IncortaSimulator {
   /** Makes `old` stop working and returns a new token for the same user. */
   rotatePat: (old: string) => string
   revokePat: (token: string) => void
-  addPat: (token: string, user: string) => void
+  /** A token for that user, valid until `expiresAt` (epoch ms) when given. */
+  addPat: (token: string, user: string, expiresAt?: number) => void
+  /** The token's expiry date is now: it is refused from here on. */
+  expirePat: (token: string) => void
   /** Moves every load on by `steps`. */
   advance: (steps?: number) => void
   resetFaults: () => void
@@ -107,6 +110,7 @@ export async function startIncortaSimulator (opts: IncortaSimulatorOptions = {})
   }
   const defaultTenant = Object.keys(tenants)[0] ?? 'demo'
   const pats = new Map(Object.entries(opts.pats ?? { [DEFAULT_PAT]: 'admin' }))
+  const patExpiry = new Map<string, number>()
   const users = opts.users ?? {
     admin: { publicApi: true }, loader: { publicApi: true }, 'service-account-incorta-client': { publicApi: true }, viewer: { publicApi: false }
   }
@@ -127,7 +131,10 @@ export async function startIncortaSimulator (opts: IncortaSimulatorOptions = {})
     const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')
     if (match === null) throw new IncortaProblem(401, INC.unauthorized, 'Missing or malformed Authorization header; send a Bearer token.')
     const token = match[1] as string
-    const user = pats.get(token) ?? (await oidc.verify(token))?.username
+    const expiresAt = patExpiry.get(token)
+    // An expired personal access token is refused like an unknown one (Incorta answers 401 either way).
+    const pat = expiresAt !== undefined && expiresAt <= Date.now() ? undefined : pats.get(token)
+    const user = pat ?? (await oidc.verify(token))?.username
     if (user === undefined) throw new IncortaProblem(401, INC.unauthorized, 'The token is invalid or has expired.')
     if (users[user]?.publicApi !== true) throw new IncortaProblem(403, INC.forbidden, `User [${user}] is not allowed to use the Public API.`)
   }
@@ -216,7 +223,12 @@ export async function startIncortaSimulator (opts: IncortaSimulatorOptions = {})
       return next
     },
     revokePat: (token) => { pats.delete(token) },
-    addPat: (token, user) => { pats.set(token, user) },
+    addPat: (token, user, expiresAt) => {
+      pats.set(token, user)
+      if (expiresAt === undefined) patExpiry.delete(token)
+      else patExpiry.set(token, expiresAt)
+    },
+    expirePat: (token) => { patExpiry.set(token, Date.now()) },
     advance: (steps = 1) => { model.clock.advance(steps) },
     resetFaults: () => { clearFaults(faults) },
     close: async () => {

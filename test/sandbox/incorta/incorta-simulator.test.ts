@@ -148,8 +148,12 @@ t.test('OIDC token endpoint: Keycloak shapes, refresh, invalid_grant, invalid_cl
   t.equal((await call(s, 'POST', '/demo/schema/list', {}, refreshed.body.access_token)).status, 401)
 })
 
-t.test('a rotated PAT stops working and the new one works', async (t) => {
+t.test('a rotated PAT stops working and the new one works; an expired one is refused', async (t) => {
   const s = await sim(t)
+  s.addPat('short-lived-token-1', 'admin', Date.now() + 3_600_000)
+  t.equal((await call(s, 'POST', '/demo/schema/list', {}, 'short-lived-token-1')).status, 200)
+  s.expirePat('short-lived-token-1')
+  t.equal((await call(s, 'POST', '/demo/schema/list', {}, 'short-lived-token-1')).status, 401)
   const next = s.rotatePat(s.pat)
   t.equal((await call(s, 'POST', '/demo/schema/list', {})).status, 401)
   t.equal((await call(s, 'POST', '/demo/schema/list', {}, next)).status, 200)
