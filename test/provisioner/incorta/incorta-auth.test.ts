@@ -111,3 +111,11 @@ t.test('missing settings are ConfigErrors naming the variable', async (t) => {
   t.throws(() => incortaCredentials({ ...base, auth: 'oidc', oidcTokenUrl: 'http://x/t', oidcClientId: 'c', oidcUsername: 'u' }), /INCORTA_OIDC_PASSWORD/)
   t.throws(() => incortaCredentials({ ...base, auth: 'oidc', oidcTokenUrl: 'http://x/t', oidcClientId: 'c' }), /INCORTA_OIDC_CLIENT_SECRET/)
 })
+
+t.test('a token endpoint quoting the password or client secret back has them masked', async (t) => {
+  const echo = async (): Promise<Response> => new Response(JSON.stringify({ error: 'invalid_grant', error_description: 'rejected loader / my-oidc-password-77 via client-secret-zz9' }), { status: 401 })
+  const err = await failure(oidcProvider({ tokenUrl: 'http://kc.invalid/realms/r/protocol/openid-connect/token', clientId: 'c', clientSecret: 'client-secret-zz9', username: 'loader', password: 'my-oidc-password-77', fetch: echo }).getAuthHeader())
+  t.notMatch(err.message, 'my-oidc-password-77')
+  t.notMatch(err.message, 'client-secret-zz9')
+  t.match(err.message, /invalid_grant/)
+})

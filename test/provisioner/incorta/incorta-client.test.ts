@@ -118,3 +118,15 @@ t.test('upstream text quoting a secret is scrubbed', async (t) => {
   t.notMatch(err.message, secret)
   t.match(err.message, /\[redacted\]/)
 })
+
+t.test('an error answer quoting the Authorization header and the request, in many shapes, reaches no message', async (t) => {
+  const { sim, client } = await setup(t)
+  sim.faults.echoNext = [{ status: 400, authorization: true }, { status: 400, authorization: true, format: 'text' }]
+  const err = await failure(client.startSchemaLoad('demo', ['sales'], 'FULL'))
+  t.type(err, PermanentUpstreamError)
+  t.notMatch(err.message, sim.pat)
+  t.notMatch(err.message, Buffer.from(sim.pat).toString('base64'))
+  t.notMatch(err.message, sim.pat.toUpperCase())
+  const text = await failure(client.schemaStatus('demo', 'sales'))
+  t.notMatch(text.message, sim.pat.slice(0, 12))
+})
