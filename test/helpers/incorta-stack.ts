@@ -16,8 +16,6 @@ export function incortaEnv (sim: IncortaSimulator, extra: Record<string, string>
     INCORTA_OIDC_TOKEN_URL: sim.tokenUrl,
     INCORTA_POLL_INTERVAL_MS: '20',
     INCORTA_REQUEST_TIMEOUT_MS: '5000',
-    // These tests exercise the Incorta handler on a busy 2-core machine; test/plugins/load-shedding.test.ts covers shedding.
-    LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
     ...extra
   }
 }
