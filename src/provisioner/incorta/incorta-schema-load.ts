@@ -6,7 +6,7 @@
  * request until every one is terminal. The waits return `{ waitMs }`; nothing holds a worker slot.
  */
 import { PermanentUpstreamError } from '../../errors.js'
-import { bodyExcerpt, countsAsOurs, isFailure, isTerminal, readLoadAccepted, readSchemaStatus, type LoadReading } from './incorta-status.js'
+import { bodyExcerpt, countsAsOurs, isFailure, isTerminal, readLoadAccepted, readSchemaStatus, readState, type LoadReading } from './incorta-status.js'
 import { clientFor, describeLoads, duration, nextWait, nowOf, settingsOf, timedOut, type Ctx, type IncortaHandlerDeps, type LoadRecord } from './incorta-state.js'
 
 type Wait = { waitMs: number } | undefined
@@ -48,6 +48,11 @@ export async function startSchemas (deps: IncortaHandlerDeps, ctx: Ctx, schemaNa
   }
   if (missing.length > 0) {
     const answer = readLoadAccepted(await clientFor(deps, ctx.signal).startSchemaLoad(tenant, missing, loadSource, ctx.signal))
+    // A load refused on the spot never shows up as a load job: waiting for it would only end at the timeout.
+    const refused = missing.filter((s) => isFailure(readState(answer[s])))
+    if (refused.length > 0) {
+      throw new PermanentUpstreamError(`Incorta did not start the load of ${refused.map((s) => `${s} (${answer[s] ?? ''})`).join(', ')}`)
+    }
     const words = missing.map((s) => answer[s] === undefined ? s : `${s} (${answer[s]})`).join(', ')
     ctx.log.info(`Incorta accepted the ${loadSource} load of ${words} in tenant ${tenant}`)
   }

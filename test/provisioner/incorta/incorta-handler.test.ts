@@ -250,3 +250,11 @@ t.test('reverse provisioning describes schemas (exact spelling from Incorta) or 
   await t.rejects(handler.reverseProvision({ ...base, params: {} }), { code: 'PRV_ERR_DESCRIPTOR_INVALID' })
   await t.rejects(handler.reverseProvision({ ...base, params: { schemaNames: ['a'], loadPlanName: 'p' } }), { code: 'PRV_ERR_DESCRIPTOR_INVALID' })
 })
+
+t.test('a load Incorta refuses on the spot fails at once instead of waiting for the timeout', async (t) => {
+  const { sim } = await setup(t)
+  const config = configFor(sim)
+  const real = createIncortaClient(config)
+  const refusing = createIncortaHandler({ config, client: { ...real, startSchemaLoad: async () => ({ loadingStatus: { sales: 'FAILED' } }) } })
+  await t.rejects(runSteps(refusing, provision({ schemaNames: ['sales'] })), /Incorta did not start the load of sales \(FAILED\)/)
+})
