@@ -17,8 +17,7 @@ export const FAST_ENV: Record<string, string> = {
   AUTH_MODE: 'none',
   // Tests poll dozens of tasks every 50 ms from one address; test/plugins/rate-limiting.test.ts covers the limiter.
   RATE_LIMIT_MAX: '0',
-  // The end-to-end tests run on a busy shared machine, where event-loop lag would shed their requests with 503s;
-  // test/plugins/load-shedding.test.ts covers shedding.
+  // A loaded CI machine delays every event loop past a second; test/plugins/load-shedding.test.ts covers shedding.
   LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
   AIRBYTE_AUTH: 'client_credentials',
   AIRBYTE_CLIENT_ID: 'sim-client',
