@@ -1,11 +1,9 @@
 /**
  * An in-memory, contract-faithful simulator of Incorta's Public API v2 (`/incorta/api/v2/{tenant}`, tenant
  * case-sensitive) with the sandbox's OpenID Connect server beside it (`/realms/{realm}/protocol/openid-connect/
- * token`). It owns the HTTP server and the request pipeline: request log, injected latency and faults, the
- * Bearer check (a personal access token, or a JWT from the OIDC server) and the user's "Enable Public API"
- * right, tenant lookup, routing and error replies; fault injection and the request log are the sandbox's shared
- * ones (../shared). Loads live in incorta-simulator-loads, bodies in
- * incorta-simulator-bodies. Nothing here is used by the production code path.
+ * token`). It owns the HTTP server and the request pipeline: the shared request log and fault injection
+ * (../shared), the Bearer check (incorta-simulator-auth), tenant lookup, routing and error replies. Loads live in
+ * incorta-simulator-loads, bodies in incorta-simulator-bodies. Nothing here is used by the production code path.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { collectStrings, echoMessage } from '../shared/echo-shapes.js'
@@ -15,6 +13,7 @@ import { listenSimulator } from '../shared/simulator-server.js'
 import { errorBody, INC, type BodyStyle } from './incorta-simulator-bodies.js'
 import { IncortaModel, type ClockSettings, type FailedState } from './incorta-simulator-loads.js'
 import { OidcError, OidcServer, type OidcSettings } from './incorta-simulator-oidc.js'
+import { IncortaAuth } from './incorta-simulator-auth.js'
 import { handleApi, IncortaProblem } from './incorta-simulator-routes.js'
 
 export type { BodyStyle, BodyVariant, StateSpelling } from './incorta-simulator-bodies.js'
@@ -109,11 +108,6 @@ export async function startIncortaSimulator (opts: IncortaSimulatorOptions = {})
     for (const [plan, schemas] of Object.entries(t.loadPlans ?? {})) model.addLoadPlan(name, plan, schemas)
   }
   const defaultTenant = Object.keys(tenants)[0] ?? 'demo'
-  const pats = new Map(Object.entries(opts.pats ?? { [DEFAULT_PAT]: 'admin' }))
-  const patExpiry = new Map<string, number>()
-  const users = opts.users ?? {
-    admin: { publicApi: true }, loader: { publicApi: true }, 'service-account-incorta-client': { publicApi: true }, viewer: { publicApi: false }
-  }
   const realm = opts.realm ?? 'incorta'
   const faults: IncortaFaults = {}
   const style: BodyStyle = { variant: 'jobs', spelling: 'title', ...opts.bodies }
@@ -127,17 +121,9 @@ export async function startIncortaSimulator (opts: IncortaSimulatorOptions = {})
     ...opts.oidc
   }, `incorta-sandbox/realms/${realm}`)
 
-  const authenticate = async (authorization: string | undefined): Promise<void> => {
-    const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')
-    if (match === null) throw new IncortaProblem(401, INC.unauthorized, 'Missing or malformed Authorization header; send a Bearer token.')
-    const token = match[1] as string
-    const expiresAt = patExpiry.get(token)
-    // An expired personal access token is refused like an unknown one (Incorta answers 401 either way).
-    const pat = expiresAt !== undefined && expiresAt <= Date.now() ? undefined : pats.get(token)
-    const user = pat ?? (await oidc.verify(token))?.username
-    if (user === undefined) throw new IncortaProblem(401, INC.unauthorized, 'The token is invalid or has expired.')
-    if (users[user]?.publicApi !== true) throw new IncortaProblem(403, INC.forbidden, `User [${user}] is not allowed to use the Public API.`)
-  }
+  const auth = new IncortaAuth(opts.pats ?? { [DEFAULT_PAT]: 'admin' }, opts.users ?? {
+    admin: { publicApi: true }, loader: { publicApi: true }, 'service-account-incorta-client': { publicApi: true }, viewer: { publicApi: false }
+  }, oidc)
 
   async function serve (req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase()
@@ -164,7 +150,7 @@ export async function startIncortaSimulator (opts: IncortaSimulatorOptions = {})
     }
     if (!path.startsWith(API_PREFIX)) throw new IncortaProblem(404, INC.badRequest, `No such path ${path}.`)
     const [tenantName = '', ...rest] = path.slice(API_PREFIX.length).split('/')
-    await authenticate(req.headers.authorization)
+    await auth.authenticate(req.headers.authorization)
     const echo = takeMatching(faults.echoNext, method, path)
     if (echo !== undefined) {
       // An error answer quoting back what the request carried, as a misbehaving gateway or server may.
@@ -199,7 +185,7 @@ export async function startIncortaSimulator (opts: IncortaSimulatorOptions = {})
     url: origin,
     tokenUrl: `${origin}/realms/${realm}/protocol/openid-connect/token`,
     defaultTenant,
-    pat: [...pats.keys()][0] ?? DEFAULT_PAT,
+    pat: auth.firstPat ?? DEFAULT_PAT,
     model,
     oidc,
     faults,
@@ -214,21 +200,10 @@ export async function startIncortaSimulator (opts: IncortaSimulatorOptions = {})
       if (record === undefined) throw new Error(`no load plan ${plan}`)
       return model.executePlan(t.name, record).id
     },
-    rotatePat: (old) => {
-      const user = pats.get(old)
-      if (user === undefined) throw new Error('unknown personal access token')
-      pats.delete(old)
-      const next = `${old.replace(/-r\d+$/, '')}-r${Date.now()}`
-      pats.set(next, user)
-      return next
-    },
-    revokePat: (token) => { pats.delete(token) },
-    addPat: (token, user, expiresAt) => {
-      pats.set(token, user)
-      if (expiresAt === undefined) patExpiry.delete(token)
-      else patExpiry.set(token, expiresAt)
-    },
-    expirePat: (token) => { patExpiry.set(token, Date.now()) },
+    rotatePat: (old) => auth.rotatePat(old),
+    revokePat: (token) => { auth.revokePat(token) },
+    addPat: (token, user, expiresAt) => { auth.addPat(token, user, expiresAt) },
+    expirePat: (token) => { auth.expirePat(token) },
     advance: (steps = 1) => { model.clock.advance(steps) },
     resetFaults: () => { clearFaults(faults) },
     close: async () => {
