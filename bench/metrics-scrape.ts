@@ -9,6 +9,7 @@ import { UnrecoverableError, Worker } from 'bullmq'
 import { loadConfig } from '../src/config.js'
 import { startService } from '../src/main.js'
 import { forgetQueueCounts } from '../src/observability/metrics.js'
+import { RedisKeys } from '../src/queue/redis-keys.js'
 import { TASK_QUEUE_NAME } from '../src/queue/task-types.js'
 import { findOrStartRedis } from '../src/sandbox/local-redis.js'
 import { deleteKeys } from '../test/helpers/redis-server.js'
@@ -90,7 +91,7 @@ try {
       if (processed === toProcess) worker.close().then(resolve, resolve)
       if (processed % 9 === 0) throw new UnrecoverableError('bench failure')
       return 'done'
-    }, { connection: { url: redis.url }, prefix, concurrency: 50 })
+    }, { connection: { url: redis.url }, prefix: new RedisKeys(prefix).bullPrefix, concurrency: 50 })
   })
   await submit(TASKS)
   process.stdout.write(`${TASKS} tasks submitted and ${toProcess} of them ended in ${((Date.now() - started) / 1000).toFixed(1)} s\n`)

@@ -11,6 +11,7 @@ import type { DestinationStream } from 'pino'
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base'
 import { buildApp } from './app.js'
 import { loadConfig, type Config } from './config.js'
+import { describeRedis } from './config-redis.js'
 import { ConfigError } from './errors.js'
 import { createLogger } from './logger.js'
 import { createHandlerRegistry } from './provisioner/handler-set.js'
@@ -68,7 +69,7 @@ export async function startService (config: Config, opts: ServiceOptions = {}): 
     app.addHook('onClose', async () => { await registry.close() })
     url = await app.listen({ port: config.port, host: config.host })
   }
-  logger.info({ role: config.role, url, metricsUrl: healthServer?.url, basePath: config.basePath, queuePrefix: config.queuePrefix, tracing: tracing !== undefined }, 'tech adapter started')
+  logger.info({ role: config.role, url, metricsUrl: healthServer?.url, basePath: config.basePath, queuePrefix: config.queuePrefix, redis: describeRedis(config.redis), tracing: tracing !== undefined }, 'tech adapter started')
   return {
     app,
     worker,
