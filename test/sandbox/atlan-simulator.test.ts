@@ -96,8 +96,16 @@ t.test('personas and policies follow the server rules', async t => {
       typeName: 'AuthPolicy',
       guid: '-2',
       attributes: {
-        name, qualifiedName: name, policyCategory: 'persona', policyType: 'allow', policySubCategory: 'metadata', policyServiceName: 'atlas',
-        policyResourceCategory: 'CUSTOM', policyActions: actions, policyResources: ['entity:default/snowflake/10'], connectionQualifiedName: 'default/snowflake/10',
+        name,
+        qualifiedName: name,
+        policyCategory: 'persona',
+        policyType: 'allow',
+        policySubCategory: 'metadata',
+        policyServiceName: 'atlas',
+        policyResourceCategory: 'CUSTOM',
+        policyActions: actions,
+        policyResources: ['entity:default/snowflake/10'],
+        connectionQualifiedName: 'default/snowflake/10',
         accessControl: { typeName: 'Persona', guid: persona.guid }
       }
     }]
