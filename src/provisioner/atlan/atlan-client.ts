@@ -60,8 +60,11 @@ export interface AtlanClient {
   groupsByName: (name: string, signal?: AbortSignal) => Promise<AtlanGroup[]>
   /** Groups whose alias (display name) is `alias`. */
   groupsByAlias: (alias: string, signal?: AbortSignal) => Promise<AtlanGroup[]>
-  /** ACTIVE entities of that type whose name is exactly `name` (Atlan's search ignores case; this does not). */
-  findByExactName: (typeName: string, name: string, attributes: readonly string[], signal?: AbortSignal) => Promise<AtlanEntity[]>
+  /**
+   * Entities of that type whose name is exactly `name` (Atlan's search ignores case; this does not): ACTIVE
+   * ones, or archived ones too with `includeArchived`.
+   */
+  findByExactName: (typeName: string, name: string, attributes: readonly string[], signal?: AbortSignal, includeArchived?: boolean) => Promise<AtlanEntity[]>
   /** undefined on 404. */
   getByQualifiedName: (typeName: string, qualifiedName: string, signal?: AbortSignal) => Promise<EntityWithReferences | undefined>
   /** undefined on 404. */
@@ -109,7 +112,8 @@ export function atlanClientFromHttp (http: UpstreamHttp): AtlanClient {
     groupsByName: async (name, signal) => (await list<AtlanGroup>('/api/service/v2/groups', { name }, signal)).filter((g) => g.name === name),
     groupsByAlias: async (alias, signal) => (await list<AtlanGroup>('/api/service/v2/groups', { alias }, signal)).filter((g) => g.alias === alias),
 
-    findByExactName: async (typeName, name, attributes, signal) => {
+    findByExactName: async (typeName, name, attributes, signal, includeArchived = false) => {
+      const states = includeArchived ? ['ACTIVE', 'DELETED'] : ['ACTIVE']
       const res = await http.request<SearchAnswer>({
         method: 'POST',
         path: '/api/meta/search/indexsearch',
@@ -120,13 +124,13 @@ export function atlanClientFromHttp (http: UpstreamHttp): AtlanClient {
           dsl: {
             from: 0,
             size: SEARCH_SIZE,
-            query: { bool: { filter: [{ term: { '__typeName.keyword': typeName } }, { term: { 'name.keyword': name } }, { term: { __state: 'ACTIVE' } }] } }
+            query: { bool: { filter: [{ term: { '__typeName.keyword': typeName } }, { term: { 'name.keyword': name } }, { terms: { __state: states } }] } }
           },
           attributes: ['name', 'qualifiedName', ...attributes]
         }
       })
       // No hit comes back without an `entities` key; the name match is case-insensitive.
-      return (res.body?.entities ?? []).filter((e) => e.attributes?.name === name && (e.status === undefined || e.status === 'ACTIVE'))
+      return (res.body?.entities ?? []).filter((e) => e.attributes?.name === name && states.includes(e.status ?? 'ACTIVE'))
     },
 
     getByQualifiedName: async (typeName, qualifiedName, signal) =>
