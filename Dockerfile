@@ -17,7 +17,12 @@ WORKDIR /app
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist/src ./dist/src
 COPY --chown=node:node package.json openapi.yaml ./
-USER node
-EXPOSE 8093
+COPY --chown=node:node deploy/docker/healthcheck.mjs ./healthcheck.mjs
+# Numeric (the image's `node` user), so Kubernetes can check runAsNonRoot.
+USER 1000:1000
+EXPOSE 8093 9464
+# Ready on /health/ready: the API on PORT (under BASE_PATH), a worker (ROLE=worker) on METRICS_PORT. Kubernetes
+# ignores HEALTHCHECK and uses the Deployments' probes (deploy/kubernetes).
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 CMD ["node", "healthcheck.mjs"]
 # node itself is PID 1: it receives SIGTERM and shuts down gracefully (see src/main.ts).
 ENTRYPOINT ["node", "dist/src/main.js"]

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { parse, stringify } from 'yaml'
-import { startAirbyteSimulator } from '../src/sandbox/airbyte-simulator.js'
+import { startAirbyteSimulator } from '../src/sandbox/airbyte/airbyte-simulator.js'
 import { findOrStartRedis } from '../src/sandbox/local-redis.js'
 import { deleteKeys } from '../test/helpers/redis-server.js'
 

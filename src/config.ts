@@ -3,45 +3,13 @@
  * by variable name; nothing below this module reads `process.env`. Every secret variable also accepts
  * `<NAME>_FILE`, a path to a file holding the value (how Kubernetes mounts secrets).
  */
-import { readFileSync } from 'node:fs'
+import { ConfigEnv, type Env } from './config-env.js'
 import { ConfigError } from './errors.js'
 import { ENV_PREFIX } from './secrets/secret-scope.js'
+import { HANDLER_IDS, handlerModules, type HandlerConfigs } from './provisioner/handler-modules.js'
 import { serviceCredentialsFrom, storeOverlapProblems, type ServiceCredentials } from './secrets/service-credentials.js'
 
 export type Role = 'api' | 'worker' | 'all'
-export type AirbyteAuthMode = 'client_credentials' | 'basic' | 'bearer' | 'none'
-
-export interface AirbyteConfig {
-  /** Public API base, e.g. `http://host:8000/api/public/v1`. Unset: the Airbyte handler can validate but not provision. */
-  apiUrl?: string
-  auth: AirbyteAuthMode
-  clientId?: string
-  clientSecret?: string
-  username?: string
-  password?: string
-  token?: string
-  /** Default workspace when a descriptor names none. */
-  workspaceId?: string
-  /** Base of the Airbyte web UI, for links in publicInfo. */
-  uiUrl?: string
-  /** Connector definitions used when a descriptor names neither definitionId nor sourceType/destinationType. */
-  sourceDefinitionId?: string
-  destinationDefinitionId?: string
-  /** Per-request timeout in ms. Default 30000 (connection creation discovers the schema synchronously). */
-  requestTimeoutMs: number
-  /** Most requests in flight to Airbyte across every worker (shared through Redis). Default 8. */
-  maxConcurrentRequests: number
-  /** In-process retries of one call on a transient error before the step is rescheduled. Default 3. */
-  callRetries: number
-  /** First backoff between in-process retries, ms; doubles with jitter. Default 500. */
-  retryBaseMs: number
-  /** Sync polling: first interval ms (default 3000), growing by 1.5x to the max (default 60000). */
-  syncPollMinMs: number
-  syncPollMaxMs: number
-  /** Overall limit on one sync (or clear) job, ms. Default 6 h. */
-  syncTimeoutMs: number
-}
-
 export type AuthMode = 'bearer' | 'jwt' | 'none'
 
 /** Asymmetric JWS algorithms only: a JWKS publishes public keys, and `none`/HMAC must never verify. */
@@ -125,7 +93,7 @@ export interface Config {
   descriptorSecrets: { dir?: string, env: Record<string, string> }
   /** The service's own credentials, so the descriptor store can refuse them. */
   serviceCredentials: ServiceCredentials
-  /** Handler for components no routing rule claims (`airbyte`); unset: such components are invalid. */
+  /** Handler module id for components no routing rule claims (`airbyte`); unset: such components are invalid. */
   defaultHandler?: string
   /** Extra routing rules: `prefix=handler` pairs, comma-separated (`urn:dmb:utm:my-ingest=airbyte`). */
   extraRoutes: Record<string, string>
@@ -152,98 +120,11 @@ export interface Config {
   requestTimeoutMs: number
   /** Longest time a client may take to send the request headers, ms. Default the smaller of 10000 and requestTimeoutMs. */
   headersTimeoutMs: number
-  airbyte: AirbyteConfig
+  /** Each handler module's own section (`AIRBYTE_*`, ...), keyed by module id (src/provisioner/handler-modules.ts). */
+  handlers: HandlerConfigs
   auth: AuthConfig
   rateLimit: RateLimitConfig
   loadShedding: LoadSheddingConfig
-}
-
-type Env = Record<string, string | undefined>
-
-class EnvReader {
-  readonly problems: string[] = []
-  constructor (private readonly env: Env) {}
-
-  string (name: string): string | undefined {
-    const value = this.env[name]
-    return value === undefined || value === '' ? undefined : value
-  }
-
-  bool (name: string, fallback: boolean): boolean {
-    const raw = this.string(name)
-    if (raw === undefined) return fallback
-    if (raw === 'true' || raw === 'false') return raw === 'true'
-    this.problems.push(`${name} must be true or false, got ${JSON.stringify(raw)}`)
-    return fallback
-  }
-
-  /** A number between 0 and 1 (a utilisation). */
-  fraction (name: string, fallback: number): number {
-    const raw = this.string(name)
-    if (raw === undefined) return fallback
-    const value = Number(raw)
-    if (!/^\d*\.?\d+$/.test(raw.trim()) || value > 1) {
-      this.problems.push(`${name} must be a number between 0 and 1, got ${JSON.stringify(raw)}`)
-      return fallback
-    }
-    return value
-  }
-
-  /** Comma-separated values, blanks dropped. */
-  list (name: string): string[] {
-    return (this.string(name) ?? '').split(',').map(s => s.trim()).filter(Boolean)
-  }
-
-  /** A secret: `NAME`, or the content of the file named by `NAME_FILE` (trailing newline dropped). */
-  secret (name: string): string | undefined {
-    const direct = this.string(name)
-    const file = this.string(`${name}_FILE`)
-    if (direct !== undefined && file !== undefined) {
-      this.problems.push(`${name} and ${name}_FILE are both set; set only one`)
-      return undefined
-    }
-    if (file === undefined) return direct
-    try {
-      return readFileSync(file, 'utf8').replace(/\r?\n$/, '')
-    } catch (err) {
-      this.problems.push(`${name}_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
-      return undefined
-    }
-  }
-
-  int (name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-    const raw = this.string(name)
-    if (raw === undefined) return fallback
-    const value = Number(raw)
-    if (!/^-?\d+$/.test(raw.trim()) || value < min || value > max) {
-      this.problems.push(`${name} must be an integer between ${min} and ${max}, got ${JSON.stringify(raw)}`)
-      return fallback
-    }
-    return value
-  }
-
-  oneOf<T extends string> (name: string, allowed: readonly T[], fallback: T): T {
-    const raw = this.string(name)
-    if (raw === undefined) return fallback
-    if (!(allowed as readonly string[]).includes(raw)) {
-      this.problems.push(`${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`)
-      return fallback
-    }
-    return raw as T
-  }
-
-  url (name: string): string | undefined {
-    const raw = this.string(name)
-    if (raw === undefined) return undefined
-    try {
-      const parsed = new URL(raw)
-      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('protocol')
-      return raw.replace(/\/+$/, '')
-    } catch {
-      this.problems.push(`${name} must be an http(s) URL, got ${JSON.stringify(raw)}`)
-      return undefined
-    }
-  }
 }
 
 function descriptorSecretEnv (env: Env): Record<string, string> {
@@ -254,13 +135,11 @@ function descriptorSecretEnv (env: Env): Record<string, string> {
   return out
 }
 
-export const HANDLER_IDS = ['airbyte'] as const
-
 /**
  * Caller authentication. Whether the bearer tokens file holds any token is checked when the app is built (it is
  * re-read at run time anyway), so a worker-only process never needs it.
  */
-function readAuth (r: EnvReader): AuthConfig {
+function readAuth (r: ConfigEnv): AuthConfig {
   const mode = r.oneOf<AuthMode>('AUTH_MODE', ['bearer', 'jwt', 'none'], 'bearer')
   const auth: AuthConfig = {
     mode,
@@ -291,7 +170,7 @@ function readAuth (r: EnvReader): AuthConfig {
 }
 
 export function loadConfig (env: Env = process.env): Config {
-  const r = new EnvReader(env)
+  const r = new ConfigEnv(env)
   const basePath = (r.string('BASE_PATH') ?? '').replace(/\/+$/, '')
   if (basePath !== '' && !/^\/[A-Za-z0-9._~\-/]*$/.test(basePath)) {
     r.problems.push(`BASE_PATH must start with / and hold only URL path characters, got ${JSON.stringify(basePath)}`)
@@ -313,39 +192,8 @@ export function loadConfig (env: Env = process.env): Config {
     extraRoutes[prefix] = handler
   }
 
-  const auth = r.oneOf<AirbyteAuthMode>('AIRBYTE_AUTH', ['client_credentials', 'basic', 'bearer', 'none'], 'none')
-  const airbyte: AirbyteConfig = {
-    apiUrl: r.url('AIRBYTE_API_URL'),
-    auth,
-    clientId: r.string('AIRBYTE_CLIENT_ID'),
-    clientSecret: r.secret('AIRBYTE_CLIENT_SECRET'),
-    username: r.string('AIRBYTE_USERNAME'),
-    password: r.secret('AIRBYTE_PASSWORD'),
-    token: r.secret('AIRBYTE_TOKEN'),
-    workspaceId: r.string('AIRBYTE_WORKSPACE_ID'),
-    uiUrl: r.url('AIRBYTE_UI_URL'),
-    sourceDefinitionId: r.string('AIRBYTE_SOURCE_DEFINITION_ID'),
-    destinationDefinitionId: r.string('AIRBYTE_DESTINATION_DEFINITION_ID'),
-    requestTimeoutMs: r.int('AIRBYTE_REQUEST_TIMEOUT_MS', 30_000, 100),
-    maxConcurrentRequests: r.int('AIRBYTE_MAX_CONCURRENT_REQUESTS', 8, 1, 1000),
-    callRetries: r.int('AIRBYTE_CALL_RETRIES', 3, 0, 20),
-    retryBaseMs: r.int('AIRBYTE_RETRY_BASE_MS', 500, 1),
-    syncPollMinMs: r.int('AIRBYTE_SYNC_POLL_MIN_MS', 3_000, 10),
-    syncPollMaxMs: r.int('AIRBYTE_SYNC_POLL_MAX_MS', 60_000, 10),
-    syncTimeoutMs: r.int('AIRBYTE_SYNC_TIMEOUT_MS', 6 * 3600_000, 1000)
-  }
-  if (airbyte.apiUrl !== undefined) {
-    const need: Record<AirbyteAuthMode, Array<[string, string | undefined]>> = {
-      client_credentials: [['AIRBYTE_CLIENT_ID', airbyte.clientId], ['AIRBYTE_CLIENT_SECRET', airbyte.clientSecret]],
-      basic: [['AIRBYTE_USERNAME', airbyte.username], ['AIRBYTE_PASSWORD', airbyte.password]],
-      bearer: [['AIRBYTE_TOKEN', airbyte.token]],
-      none: []
-    }
-    for (const [name, value] of need[auth]) {
-      if (value === undefined) r.problems.push(`${name} is required when AIRBYTE_AUTH=${auth}`)
-    }
-  }
-  if (airbyte.syncPollMaxMs < airbyte.syncPollMinMs) r.problems.push('AIRBYTE_SYNC_POLL_MAX_MS must be >= AIRBYTE_SYNC_POLL_MIN_MS')
+  const handlers = Object.fromEntries(handlerModules().map((m) => [m.id, m.readConfig(r)])) as HandlerConfigs
+  const credentialVariables = handlerModules().flatMap((m) => m.credentialVariables)
 
   const requestTimeoutMs = r.int('REQUEST_TIMEOUT_MS', 30_000, 50, 3_600_000)
   const config: Config = {
@@ -359,7 +207,7 @@ export function loadConfig (env: Env = process.env): Config {
     logLevel: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     taskRetentionSeconds: r.int('TASK_RETENTION_SECONDS', 7 * 24 * 3600, 1),
     descriptorSecrets: { dir: r.string('DESCRIPTOR_SECRETS_DIR'), env: descriptorSecretEnv(env) },
-    serviceCredentials: serviceCredentialsFrom(env),
+    serviceCredentials: serviceCredentialsFrom(env, credentialVariables),
     defaultHandler,
     extraRoutes,
     maxDescriptorBytes: r.int('MAX_DESCRIPTOR_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
@@ -372,7 +220,7 @@ export function loadConfig (env: Env = process.env): Config {
     shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 25_000, 0),
     requestTimeoutMs,
     headersTimeoutMs: r.int('HEADERS_TIMEOUT_MS', Math.min(10_000, requestTimeoutMs), 50, 3_600_000),
-    airbyte,
+    handlers,
     auth: readAuth(r),
     rateLimit: { max: r.int('RATE_LIMIT_MAX', 12_000, 0), windowMs: r.int('RATE_LIMIT_WINDOW_MS', 60_000, 1) },
     loadShedding: {

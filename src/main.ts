@@ -47,7 +47,9 @@ export async function startService (config: Config, opts: ServiceOptions = {}): 
   let url: string | undefined
   if (config.role !== 'api') worker = startWorkerRuntime(config, secrets, logger.child({ role: 'worker' }), handlerDeps)
   if (config.role !== 'worker') {
-    app = await buildApp({ config, registry: createHandlerRegistry(config, handlerDeps), secrets, loggerInstance: logger.child({ role: 'api' }) })
+    const registry = createHandlerRegistry(config, handlerDeps)
+    app = await buildApp({ config, registry, secrets, loggerInstance: logger.child({ role: 'api' }) })
+    app.addHook('onClose', async () => { await registry.close() })
     url = await app.listen({ port: config.port, host: config.host })
   }
   logger.info({ role: config.role, url, basePath: config.basePath, queuePrefix: config.queuePrefix }, 'tech adapter started')

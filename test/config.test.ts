@@ -11,7 +11,7 @@ t.test('defaults: port 8093, role all, 7 days retention, no base path', async t 
   t.equal(config.role, 'all')
   t.equal(config.taskRetentionSeconds, 7 * 24 * 3600)
   t.equal(config.basePath, '')
-  t.equal(config.airbyte.auth, 'none')
+  t.equal(config.handlers.airbyte.auth, 'none')
 })
 
 t.test('every bad variable is named, all at once', async t => {
@@ -22,7 +22,7 @@ t.test('every bad variable is named, all at once', async t => {
 
 t.test('auth mode requires its credentials when Airbyte is configured', async t => {
   t.throws(() => loadConfig({ AIRBYTE_API_URL: 'http://a/api/public/v1', AIRBYTE_AUTH: 'client_credentials', AIRBYTE_CLIENT_ID: 'id' }), /AIRBYTE_CLIENT_SECRET is required/)
-  t.equal(loadConfig({ AIRBYTE_API_URL: 'http://a/api/public/v1/', AIRBYTE_AUTH: 'bearer', AIRBYTE_TOKEN: 't' }).airbyte.apiUrl, 'http://a/api/public/v1', 'trailing slash dropped')
+  t.equal(loadConfig({ AIRBYTE_API_URL: 'http://a/api/public/v1/', AIRBYTE_AUTH: 'bearer', AIRBYTE_TOKEN: 't' }).handlers.airbyte.apiUrl, 'http://a/api/public/v1', 'trailing slash dropped')
 })
 
 t.test('secrets can come from <NAME>_FILE, and not from both', async t => {
@@ -30,7 +30,7 @@ t.test('secrets can come from <NAME>_FILE, and not from both', async t => {
   const file = join(dir, 'secret')
   writeFileSync(file, 's3cr3t\n')
   const config = loadConfig({ AIRBYTE_API_URL: 'http://a', AIRBYTE_AUTH: 'client_credentials', AIRBYTE_CLIENT_ID: 'id', AIRBYTE_CLIENT_SECRET_FILE: file })
-  t.equal(config.airbyte.clientSecret, 's3cr3t', 'trailing newline dropped')
+  t.equal(config.handlers.airbyte.clientSecret, 's3cr3t', 'trailing newline dropped')
   t.throws(() => loadConfig({ AIRBYTE_CLIENT_SECRET: 'a', AIRBYTE_CLIENT_SECRET_FILE: file }), /both set/)
   const missing = t.throws(() => loadConfig({ AIRBYTE_PASSWORD_FILE: join(dir, 'nope') })) as unknown as Error
   t.match(missing.message, /AIRBYTE_PASSWORD_FILE: cannot read/)

@@ -34,7 +34,7 @@ export interface DataProduct {
 /** One component this adapter will act on, with the handler that owns it. */
 export interface ComponentTarget {
   component: Component
-  /** Id of the handler that claimed the component (e.g. `airbyte`). */
+  /** Id of the handler module that claimed the component (src/provisioner/handler-modules.ts). */
   handlerId: string
 }
 

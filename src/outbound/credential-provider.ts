@@ -31,15 +31,15 @@ export function noAuth (): CredentialProvider {
 }
 
 export interface OAuthClientCredentialsOptions {
-  /** Full URL of the token endpoint, e.g. `https://api.airbyte.com/v1/applications/token`. */
+  /** Full URL of the token endpoint, e.g. `https://idp.example/realms/r/protocol/openid-connect/token`. */
   tokenUrl: string
   clientId: string
   clientSecret: string
-  /** `json`: `{client_id, client_secret, grant_type}` (Airbyte); `form`: url-encoded (Keycloak / OIDC). */
+  /** `json`: `{client_id, client_secret, grant_type}` as a JSON body; `form`: url-encoded (RFC 6749, Keycloak / OIDC). */
   body: 'json' | 'form'
   /** Refresh this long before `expires_in` runs out (capped at half the lifetime). Default 60000. */
   refreshSkewMs?: number
-  /** Used in error messages, e.g. `Airbyte`. Default `upstream`. */
+  /** Names the target in error messages. Default `upstream`. */
   target?: string
   /** Timeout of one token call, ms. Default 30000. */
   timeoutMs?: number
@@ -105,7 +105,7 @@ export function oauthClientCredentials (opts: OAuthClientCredentialsOptions): Cr
     const lifetimeMs = 1000 * (typeof parsed.expires_in === 'number' && parsed.expires_in > 0
       ? parsed.expires_in
       : (opts.defaultExpiresInSeconds ?? 300))
-    // A skew larger than the lifetime (180 s tokens on older Airbyte, 60 s skew) would re-mint on every call.
+    // A skew larger than the lifetime (180 s tokens against a 60 s skew) would re-mint on every call.
     const refreshAt = now() + lifetimeMs - Math.min(skewMs, lifetimeMs / 2)
     return { header: `Bearer ${parsed.access_token}`, refreshAt }
   }

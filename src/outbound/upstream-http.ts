@@ -59,9 +59,17 @@ export interface UpstreamHttp {
   request: <T>(req: UpstreamRequest) => Promise<UpstreamResponse<T>>
 }
 
+/**
+ * A target's own reading of a non-2xx answer: `transient` (retry; may have been applied), `refused` (retry;
+ * refused before any work, so even a POST may be retried), `permanent` (fail now), or undefined for the
+ * generic rule (5xx, 429 and 408 transient; 429 and 503 refused; everything else permanent).
+ */
+export type UpstreamClassification = 'transient' | 'refused' | 'permanent'
+export type UpstreamClassifier = (status: number, problem: UpstreamProblem) => UpstreamClassification | undefined
+
 export interface UpstreamHttpOptions {
   baseUrl: string
-  /** Named in every error message: `Airbyte rejected PATCH /sources/...`. */
+  /** Named in every error message: `<Target> rejected PATCH /sources/...`. */
   target: string
   credentials: CredentialProvider
   /** Timeout of one attempt, ms. */
@@ -80,6 +88,8 @@ export interface UpstreamHttpOptions {
    */
   redact?: (s: string) => string
   fetch?: typeof fetch
+  /** The target's own error rules (a busy-resource 409 that means "try again later"), before the generic ones. */
+  classify?: UpstreamClassifier
 }
 
 const NO_LIMIT: ConcurrencyLimiter = { run: async (fn) => await fn() }
@@ -140,15 +150,15 @@ export function createUpstreamHttp (opts: UpstreamHttpOptions): UpstreamHttp {
           reminted = true
           continue
         }
-        if (!isTransientStatus(status, problem)) {
+        const kind = opts.classify?.(status, problem) ?? genericClassification(status)
+        if (kind === 'permanent') {
           throw new PermanentUpstreamError(redact(`${opts.target} rejected ${label}: ${problem.reason}`), status)
         }
         failure = {
           reason: problem.reason,
           status,
           retryAfterMs: parseRetryAfter(answer.headers),
-          // 429, 503 and try-again-later are refusals before any work; other 5xx may have half-happened.
-          maybeApplied: !(status === 429 || status === 503 || status === 409)
+          maybeApplied: kind === 'transient'
         }
       } catch (err) {
         if (req.signal?.aborted === true) throw err
@@ -205,18 +215,15 @@ function toResponse<T> (answer: RawAnswer, label: string, target: string, redact
   }
 }
 
-function isTransientStatus (status: number, problem: UpstreamProblem): boolean {
-  if (status >= 500 || status === 429 || status === 408) return true
-  return status === 409 && isTryAgainLater(problem)
-}
-
-export function isTryAgainLater (problem: UpstreamProblem | undefined): boolean {
-  return problem?.type !== undefined && /try[-_ ]?again[-_ ]?later/i.test(problem.type)
+function genericClassification (status: number): UpstreamClassification {
+  // 429 and 503 are refusals before any work; other 5xx (and a 408) may have half-happened.
+  if (status === 429 || status === 503) return 'refused'
+  if (status >= 500 || status === 408) return 'transient'
+  return 'permanent'
 }
 
 /**
- * Reads a problem body whatever its content type (Airbyte sends problems as application/json, others as
- * application/problem+json): problem JSON, the 429 `{message}`, `{error, error_description}`, or text.
+ * Reads a problem body whatever its content type (application/json or application/problem+json): problem JSON, the 429 `{message}`, `{error, error_description}`, or text.
  */
 export function parseProblem (answer: { status: number, text: string }): UpstreamProblem {
   let body: unknown
@@ -242,7 +249,7 @@ export function parseProblem (answer: { status: number, text: string }): Upstrea
 function shortType (type: unknown): string | undefined {
   const t = str(type)
   if (t === undefined || t === 'about:blank') return undefined
-  // Airbyte sends `https://reference.airbyte.com/reference/errors#try-again-later`.
+  // A type is often a URL whose fragment or last segment names the problem (`https://.../errors#try-again-later`).
   return t.split(/[#/]/).filter(Boolean).pop()
 }
 

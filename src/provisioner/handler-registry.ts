@@ -1,7 +1,7 @@
 /**
  * Routing of components to handlers by `useCaseTemplateId` (trailing version ignored), plus the operator's extra
- * rules and an optional default handler for components no rule claims (the original Airbyte provisioner claimed
- * every component it was sent; `DEFAULT_HANDLER=airbyte` keeps that behaviour).
+ * rules and an optional default handler for components no rule claims (the original single-target provisioner
+ * claimed every component it was sent; `DEFAULT_HANDLER=<id>` keeps that behaviour).
  */
 import type { Handler } from './handler.js'
 
@@ -42,5 +42,10 @@ export class HandlerRegistry {
 
   all (): Handler[] {
     return [...this.byId.values()]
+  }
+
+  /** Runs every handler's close hook; one failing does not keep the others open. */
+  async close (): Promise<void> {
+    await Promise.allSettled(this.all().map(async (handler) => await handler.close?.()))
   }
 }

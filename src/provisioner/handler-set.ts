@@ -1,34 +1,31 @@
 /**
- * The handlers this deployment runs and the routing between them, built from configuration. Target clients are
- * created lazily: the API role validates with the handlers' schemas and never calls a target.
+ * The handlers this deployment runs and the routing between them, built from configuration and the one list
+ * of handler modules. Target clients are created lazily: the API role validates with the handlers' schemas
+ * and never calls a target.
  */
 import type { Config } from '../config.js'
-import type { OutboundLimiter } from '../queue/outbound-limiter.js'
+import type { ConcurrencyLimiter } from '../outbound/upstream-http.js'
 import type { SecretScrubber } from '../secrets/secret-scrubber.js'
-import { createAirbyteClient, type AirbyteClient } from './airbyte/airbyte-client.js'
-import { createAirbyteHandler } from './airbyte/airbyte-handler.js'
+import type { HandlerModule } from './handler-module.js'
+import { handlerModules } from './handler-modules.js'
 import { HandlerRegistry } from './handler-registry.js'
 
 export interface HandlerSetDeps {
-  /** Shared concurrency limits per target (Redis-backed in workers); none in the API role. */
-  limiters?: { airbyte?: OutboundLimiter }
+  /** The shared concurrency limit of each target, by module id (Redis-backed in workers); none in the API role. */
+  limiterFor?: (module: HandlerModule<unknown>) => ConcurrencyLimiter
   fetch?: typeof fetch
   /** Masks known secret values in every upstream text, before it is shortened or quoted. */
   scrubber?: SecretScrubber
 }
 
 export function createHandlerRegistry (config: Config, deps: HandlerSetDeps = {}): HandlerRegistry {
-  let airbyteClient: AirbyteClient | undefined
-  const airbyte = createAirbyteHandler({
-    config: config.airbyte,
-    client: () => {
-      airbyteClient ??= createAirbyteClient(config.airbyte, {
-        limiter: deps.limiters?.airbyte,
-        fetch: deps.fetch,
-        redact: deps.scrubber === undefined ? undefined : (s) => (deps.scrubber as SecretScrubber).scrub(s)
-      })
-      return airbyteClient
-    }
-  })
-  return new HandlerRegistry([airbyte], { defaultHandler: config.defaultHandler, extraRoutes: config.extraRoutes })
+  const { scrubber } = deps
+  const redact = scrubber === undefined ? undefined : (s: string): string => scrubber.scrub(s)
+  const sections = config.handlers as Record<string, unknown>
+  const handlers = handlerModules().map((module) => module.create(sections[module.id], {
+    limiter: deps.limiterFor?.(module),
+    fetch: deps.fetch,
+    redact
+  }))
+  return new HandlerRegistry(handlers, { defaultHandler: config.defaultHandler, extraRoutes: config.extraRoutes })
 }

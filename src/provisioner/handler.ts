@@ -44,6 +44,12 @@ export interface StepContext<S extends object> {
   secrets: SecretResolver
   /** Aborted when the worker shuts down: finish or give up the current call quickly. */
   signal: AbortSignal
+  /**
+   * The info of the components this one lists in `dependsOn` that completed earlier in the same task (a
+   * DATAPRODUCT_DESCRIPTOR task), keyed by component id; empty for a single-component task or a dependency
+   * that this task did not run. Read-only.
+   */
+  dependencies: Readonly<Record<string, ComponentInfo>>
 }
 
 /**
@@ -123,4 +129,6 @@ export interface Handler<S extends object = Record<string, unknown>> {
   outcome: (ctx: StepContext<S>) => { result: string, info?: ComponentInfo }
   /** Describe an existing target resource as this handler's `specific` section (read-only). */
   reverseProvision: (ctx: ReverseProvisioningContext) => Promise<{ updates: Record<string, unknown> }>
+  /** Releases what the handler holds (token refresh timers, sockets) when the worker or API closes. Optional. */
+  close?: () => Promise<void>
 }

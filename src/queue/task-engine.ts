@@ -176,7 +176,8 @@ export class TaskEngine {
       state: cp.state,
       log: run.taskLog(phase),
       secrets: run.secrets,
-      signal: this.shutdown.signal
+      signal: this.shutdown.signal,
+      dependencies: dependencyInfo(data, component)
     }
   }
 
@@ -276,4 +277,17 @@ export class TaskEngine {
  */
 export function executionOrder (data: Pick<ComponentTaskData, 'kind' | 'levels'>): string[][] {
   return data.kind === 'unprovision' ? [...data.levels].reverse() : data.levels
+}
+
+/**
+ * The info of the components `component` depends on that this task already completed (the checkpoint holds it
+ * redacted), so a step can use what an earlier level produced.
+ */
+function dependencyInfo (data: ComponentTaskData, component: Component): Record<string, ComponentInfo> {
+  const out: Record<string, ComponentInfo> = {}
+  for (const id of component.dependsOn ?? []) {
+    const cp = data.checkpoint[id]
+    if (cp?.status === 'done' && cp.info !== undefined) out[id] = cp.info
+  }
+  return out
 }

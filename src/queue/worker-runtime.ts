@@ -32,13 +32,12 @@ export function startWorkerRuntime (config: Config, secrets: SecretStore, logger
   const queue = new Queue(TASK_QUEUE_NAME, { connection: redis, prefix: config.queuePrefix })
   redisLog.watch(queue, 'worker queue')
   const store = new TaskStore(redis, config.queuePrefix, config.taskRetentionSeconds)
+  const sections = config.handlers as Record<string, unknown>
   const registry = createHandlerRegistry(config, {
     ...deps,
-    limiters: {
-      airbyte: createRedisLimiter(redis, `${config.queuePrefix}:limit:airbyte`, {
-        max: config.airbyte.maxConcurrentRequests,
-        leaseMs: config.airbyte.requestTimeoutMs + 5_000
-      })
+    limiterFor: (module) => {
+      const limits = module.outboundLimits(sections[module.id])
+      return createRedisLimiter(redis, `${config.queuePrefix}:limit:${module.id}`, { max: limits.maxConcurrent, leaseMs: limits.leaseMs })
     }
   })
   const engine = new TaskEngine({
@@ -68,6 +67,7 @@ export function startWorkerRuntime (config: Config, secrets: SecretStore, logger
     worker,
     async close () {
       const clean = await worker.close()
+      await registry.close()
       // Each step bounded: with Redis away, Queue.close and QUIT would wait for it forever. If the worker could
       // not close cleanly, Redis is not answering this process: drop the connection at once.
       const ms = clean ? 1_000 : 0

@@ -1,21 +1,18 @@
 /**
- * `npm run sandbox`: the whole service on one machine with no real SaaS. Starts the Airbyte simulator in-process,
- * uses REDIS_URL, else a Redis on 127.0.0.1:6379, else a private redis-server, and runs API and worker
- * (ROLE=all) with the simulator wired in. Anything set in the environment still wins, except the Airbyte
- * connection settings, which always point at the simulator, and the listener: the sandbox has no caller
+ * `npm run sandbox`: the whole service on one machine with no real SaaS. Starts every simulator of the list
+ * (simulators.ts) in-process, uses REDIS_URL, else a Redis on 127.0.0.1:6379, else a private redis-server, and
+ * runs API and worker (ROLE=all) with the simulators wired in. Anything set in the environment still wins,
+ * except each target's connection settings, which always point at its simulator, and the listener: the sandbox has no caller
  * authentication (AUTH_MODE=none), so it only ever listens on 127.0.0.1. Descriptor secrets come from
  * examples/sandbox-secrets/descriptor (DESCRIPTOR_SECRETS_DIR), never from the service's own credentials.
  */
 import { fileURLToPath } from 'node:url'
 import { loadConfig } from '../config.js'
 import { installSignalHandlers, startService } from '../main.js'
-import { startAirbyteSimulator } from './airbyte-simulator.js'
 import { findOrStartRedis } from './local-redis.js'
+import { startSimulators } from './simulators.js'
 
-const simulator = await startAirbyteSimulator({
-  port: Number(process.env.SIM_PORT ?? 0),
-  syncDurationMs: Number(process.env.SIM_SYNC_MS ?? 2000)
-})
+const simulators = await startSimulators(process.env)
 const redis = await findOrStartRedis()
 if (redis.started) process.stdout.write(`No Redis on 127.0.0.1:6379: started a private one at ${redis.url}\n`)
 // Descriptor secrets come from their own store, apart from the service's credentials (given inline below):
@@ -23,18 +20,12 @@ if (redis.started) process.stdout.write(`No Redis on 127.0.0.1:6379: started a p
 const descriptorSecrets = fileURLToPath(new URL('../../examples/sandbox-secrets/descriptor', import.meta.url))
 const env: Record<string, string | undefined> = {
   DESCRIPTOR_SECRETS_DIR: descriptorSecrets,
-  AIRBYTE_SYNC_POLL_MIN_MS: '500',
-  AIRBYTE_SYNC_POLL_MAX_MS: '2000',
+  ...Object.fromEntries(simulators.flatMap((s) => Object.entries(s.defaults))),
   ...process.env,
   HOST: '127.0.0.1',
   AUTH_MODE: 'none',
   REDIS_URL: redis.url,
-  AIRBYTE_API_URL: simulator.url,
-  AIRBYTE_AUTH: 'client_credentials',
-  AIRBYTE_CLIENT_ID: 'sim-client',
-  AIRBYTE_CLIENT_SECRET: 'sim-secret',
-  AIRBYTE_WORKSPACE_ID: simulator.workspaceId,
-  AIRBYTE_UI_URL: simulator.origin
+  ...Object.fromEntries(simulators.flatMap((s) => Object.entries(s.env)))
 }
 const config = loadConfig(env)
 const service = await startService(config)
@@ -42,7 +33,7 @@ const base = `${service.url ?? ''}${config.basePath}`
 process.stdout.write([
   '',
   `Sandbox ready: tech adapter at ${base} (API docs at ${base}/docs)`,
-  `Airbyte simulator at ${simulator.url} (workspace ${simulator.workspaceId})`,
+  ...simulators.map((s) => s.summary),
   'Authentication is off (AUTH_MODE=none): the sandbox listens on 127.0.0.1 only. Never expose it; deployments use AUTH_MODE=bearer or jwt.',
   'Try:',
   `  TOKEN=$(curl -s -X POST ${base}/v1/provision -H 'content-type: application/json' -d @examples/provision-request.json)`,
@@ -53,7 +44,7 @@ installSignalHandlers({
   ...service,
   close: async () => {
     await service.close()
-    await simulator.close()
+    await Promise.allSettled(simulators.map(async (s) => await s.close()))
     await redis.stop()
   }
 }, (msg) => { process.stdout.write(`${msg}\n`) })

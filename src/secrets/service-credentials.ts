@@ -1,10 +1,10 @@
 /**
- * The service's own credentials (AIRBYTE_CLIENT_SECRET, AIRBYTE_PASSWORD, AIRBYTE_TOKEN, the AUTH_* tokens, later
- * Incorta and Atlan tokens), as far as the descriptor secret store must know them: to refuse a store directory
+ * The service's own credentials (every handler module's `credentialVariables`, the AUTH_* tokens), as far as the descriptor secret store must know them: to refuse a store directory
  * that overlaps a directory holding any of their `*_FILE` files, and to refuse a descriptor secret whose value
  * equals one of them. Generic on purpose, so a credential added later is covered without a change here: every
  * `*_FILE` variable names a credential file, and every variable whose name ends in SECRET, PASSWORD, TOKEN(S),
- * KEY or CREDENTIALS holds a credential (except the descriptor store's own DESCRIPTOR_SECRET_* variables).
+ * KEY or CREDENTIALS holds a credential (except the descriptor store's own DESCRIPTOR_SECRET_* variables), and so
+ * does every variable a handler module names as its credential, whatever its name.
  */
 import { readFileSync, realpathSync } from 'node:fs'
 import { dirname, relative, resolve, sep, isAbsolute } from 'node:path'
@@ -16,7 +16,7 @@ const CREDENTIAL_NAME = /(SECRET|PASSWORD|PASSWD|TOKEN|TOKENS|API_KEY|PRIVATE_KE
 export interface ServiceCredentials {
   /**
    * `*_FILE` variables and the files they name; `credential` when the variable is credential-named
-   * (AIRBYTE_CLIENT_SECRET_FILE, AUTH_BEARER_TOKENS_FILE), whose content then counts as credential values.
+   * (`<HANDLER>_..._SECRET_FILE`, AUTH_BEARER_TOKENS_FILE), whose content then counts as credential values.
    * Every file counts for the directory overlap check.
    */
   files: Array<{ variable: string, path: string, credential: boolean }>
@@ -24,13 +24,16 @@ export interface ServiceCredentials {
   values: string[]
 }
 
-export function serviceCredentialsFrom (env: Record<string, string | undefined>): ServiceCredentials {
+/** `credentialVariables`: names the handler modules declare as credentials, beyond the credential-named ones. */
+export function serviceCredentialsFrom (env: Record<string, string | undefined>, credentialVariables: readonly string[] = []): ServiceCredentials {
   const files: ServiceCredentials['files'] = []
   const values: string[] = []
+  const declared = new Set(credentialVariables)
+  const isCredential = (name: string): boolean => declared.has(name) || CREDENTIAL_NAME.test(name)
   for (const [variable, value] of Object.entries(env)) {
     if (value === undefined || value === '' || variable.startsWith(ENV_PREFIX)) continue
-    if (variable.endsWith('_FILE')) files.push({ variable, path: value, credential: CREDENTIAL_NAME.test(variable.slice(0, -'_FILE'.length)) })
-    else if (CREDENTIAL_NAME.test(variable)) values.push(value)
+    if (variable.endsWith('_FILE')) files.push({ variable, path: value, credential: isCredential(variable.slice(0, -'_FILE'.length)) })
+    else if (isCredential(variable)) values.push(value)
   }
   return { files, values }
 }

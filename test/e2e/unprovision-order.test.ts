@@ -1,6 +1,6 @@
 import t from 'tap'
 import { stringify } from 'yaml'
-import type { AirbyteSimulator } from '../../src/sandbox/airbyte-simulator.js'
+import type { AirbyteSimulator } from '../../src/sandbox/airbyte/airbyte-simulator.js'
 import { airbyteRequest, postJson, startStack, waitForStatus } from '../helpers/stack.js'
 
 const NAMES = ['a', 'b', 'c', 'd']

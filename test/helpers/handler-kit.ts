@@ -21,6 +21,8 @@ export interface KitOptions {
   dataProduct?: DataProduct
   removeData?: boolean
   refs?: string[]
+  /** The info of the components this one depends on, as the engine hands it to every step. Default none. */
+  dependencies?: Record<string, ComponentInfo>
   /** Default: references are left as they are. */
   secrets?: SecretResolver
   /** A `{ waitMs }` is waited at most this long, ms. Default 50. */
@@ -76,7 +78,8 @@ export function fakeStepContext<S extends object> (opts: KitOptions, state: S, p
     state,
     log: { debug: push('DEBUG'), info: push('INFO'), warn: push('WARNING'), error: push('ERROR') },
     secrets: opts.secrets ?? { resolve: async <T>(value: T): Promise<T> => value },
-    signal: new AbortController().signal
+    signal: new AbortController().signal,
+    dependencies: opts.dependencies ?? {}
   }
 }
 

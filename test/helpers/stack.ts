@@ -6,7 +6,7 @@
 import type { Test } from 'tap'
 import { loadConfig, type Config } from '../../src/config.js'
 import { startService, type RunningService } from '../../src/main.js'
-import { startAirbyteSimulator, type AirbyteSimulator, type AirbyteSimulatorOptions } from '../../src/sandbox/airbyte-simulator.js'
+import { startAirbyteSimulator, type AirbyteSimulator, type AirbyteSimulatorOptions } from '../../src/sandbox/airbyte/airbyte-simulator.js'
 import { deleteKeys, testRedis, uniquePrefix, type TestRedis } from './redis-server.js'
 
 export const FAST_ENV: Record<string, string> = {

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { PermanentUpstreamError, TransientUpstreamError } from '../../src/errors.js'
 import { basicAuth, noAuth, oauthClientCredentials, staticBearer } from '../../src/outbound/credential-provider.js'
 import { createUpstreamHttp } from '../../src/outbound/upstream-http.js'
-import { type AirbyteSimulator, type AirbyteSimulatorOptions, startAirbyteSimulator } from '../../src/sandbox/airbyte-simulator.js'
+import { type AirbyteSimulator, type AirbyteSimulatorOptions, startAirbyteSimulator } from '../../src/sandbox/airbyte/airbyte-simulator.js'
 
 async function simulator (t: Test, opts: AirbyteSimulatorOptions = {}): Promise<AirbyteSimulator> {
   const sim = await startAirbyteSimulator(opts)

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { PermanentUpstreamError, TransientUpstreamError } from '../../src/errors.js'
 import { basicAuth, staticBearer, type CredentialProvider } from '../../src/outbound/credential-provider.js'
 import { createUpstreamHttp, parseRetryAfter, type UpstreamHttpOptions } from '../../src/outbound/upstream-http.js'
-import { type AirbyteSimulator, startAirbyteSimulator } from '../../src/sandbox/airbyte-simulator.js'
+import { type AirbyteSimulator, startAirbyteSimulator } from '../../src/sandbox/airbyte/airbyte-simulator.js'
 
 type Reply = (req: IncomingMessage, res: ServerResponse) => void
 
@@ -161,16 +161,27 @@ t.test('problem+json and non-JSON error bodies are both read', async (t) => {
   t.ok((second as Error).message.length < 360, 'the body is cut at 300 characters')
 })
 
-t.test('a 409 try-again-later is transient unless the caller takes it', async (t) => {
-  const busy = json(409, { status: 409, type: 'https://reference.airbyte.com/reference/errors#try-again-later', title: 'try-again-later', detail: 'Please try again later.', data: { message: 'A sync is already running for: c1' } })
+t.test('a target classify hook makes its busy 409 a refusal; without it a 409 is permanent', async (t) => {
+  const busy = json(409, { status: 409, type: 'https://example.test/errors#busy', title: 'busy', detail: 'Please try again later.', data: { message: 'A job is already running for: c1' } })
   const server = await stub(t, [busy])
-  const err = await http(server.url, { retries: 1 }).request({ method: 'GET', path: '/x' }).catch((e: unknown) => e)
+  const classify: UpstreamHttpOptions['classify'] = (status, problem) => status === 409 && problem.type === 'busy' ? 'refused' : undefined
+  const err = await http(server.url, { retries: 1, classify }).request({ method: 'POST', path: '/x', body: {} }).catch((e: unknown) => e)
   t.type(err, TransientUpstreamError)
-  t.match((err as Error).message, /409 try-again-later: A sync is already running for: c1/)
-  t.equal(server.hits.length, 2)
-  const res = await http(server.url).request({ method: 'POST', path: '/jobs', body: {}, passStatuses: [409] })
+  t.match((err as Error).message, /409 busy: A job is already running for: c1/)
+  t.equal(server.hits.length, 2, 'a refusal is retried even for a POST')
+  const plain = await http(server.url, { retries: 1 }).request({ method: 'GET', path: '/y' }).catch((e: unknown) => e)
+  t.type(plain, PermanentUpstreamError, 'the generic layer knows no target rule for a 409')
+  t.equal(server.hits.length, 3)
+  const res = await http(server.url, { classify }).request({ method: 'POST', path: '/jobs', body: {}, passStatuses: [409] })
   t.equal(res.status, 409)
-  t.equal(res.problem?.message, 'A sync is already running for: c1')
+  t.equal(res.problem?.message, 'A job is already running for: c1')
+})
+
+t.test('a classify hook can make a generic transient status permanent', async (t) => {
+  const server = await stub(t, [json(503, { title: 'maintenance', detail: 'down for good' })])
+  const err = await http(server.url, { retries: 2, classify: (status) => status === 503 ? 'permanent' : undefined }).request({ method: 'GET', path: '/z' }).catch((e: unknown) => e)
+  t.type(err, PermanentUpstreamError)
+  t.equal(server.hits.length, 1)
 })
 
 t.test('a second 401 after re-minting is permanent', async (t) => {

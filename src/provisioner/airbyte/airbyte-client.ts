@@ -3,10 +3,10 @@
  * quirks (pagination, non-unique names, 409 on a busy connection, 404 on delete) and no provisioning policy.
  */
 import { ConfigError, PermanentUpstreamError } from '../../errors.js'
-import type { AirbyteConfig } from '../../config.js'
+import type { AirbyteConfig } from './airbyte-config.js'
 import { basicAuth, noAuth, oauthClientCredentials, staticBearer, type CredentialProvider } from '../../outbound/credential-provider.js'
 import { SecretScrubber } from '../../secrets/secret-scrubber.js'
-import { createUpstreamHttp, isTryAgainLater, type ConcurrencyLimiter, type UpstreamHttp } from '../../outbound/upstream-http.js'
+import { createUpstreamHttp, type ConcurrencyLimiter, type UpstreamClassifier, type UpstreamHttp, type UpstreamProblem } from '../../outbound/upstream-http.js'
 
 export interface WorkspaceResponse { workspaceId: string, name: string, dataResidency?: string, notifications?: unknown }
 
@@ -248,6 +248,15 @@ export function airbyteClientFromHttp (http: UpstreamHttp): AirbyteClient {
   }
 }
 
+/** Airbyte's answer to work on a busy resource: 409 with type `.../errors#try-again-later`. */
+export function isTryAgainLater (problem: UpstreamProblem | undefined): boolean {
+  return problem?.type !== undefined && /try[-_ ]?again[-_ ]?later/i.test(problem.type)
+}
+
+/** A try-again-later 409 is a refusal before any work: retried like a 503, even for a POST. */
+export const classifyAirbyteAnswer: UpstreamClassifier = (status, problem) =>
+  status === 409 && isTryAgainLater(problem) ? 'refused' : undefined
+
 export interface AirbyteClientDeps {
   limiter?: ConcurrencyLimiter
   redact?: (s: string) => string
@@ -269,7 +278,8 @@ export function createAirbyteClient (config: AirbyteConfig, deps: AirbyteClientD
     retryBaseMs: config.retryBaseMs,
     limiter: deps.limiter,
     redact,
-    fetch: deps.fetch
+    fetch: deps.fetch,
+    classify: classifyAirbyteAnswer
   })
   return airbyteClientFromHttp(http)
 }

@@ -3,7 +3,7 @@
  * `sourceType` / `destinationType`). This module gives the steps one view of both, and decides which connector
  * definition a descriptor asks for.
  */
-import type { AirbyteConfig } from '../../config.js'
+import type { AirbyteConfig } from './airbyte-config.js'
 import type { AirbyteClient, ConnectorBody, FoundByName } from './airbyte-client.js'
 import type { ConnectorSpec } from './airbyte-schema.js'
 

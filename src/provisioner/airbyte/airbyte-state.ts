@@ -3,7 +3,7 @@
  * component's `specific`. The state holds ids and progress only, never a configuration or a secret.
  */
 import { DescriptorInvalidError } from '../../errors.js'
-import type { AirbyteConfig } from '../../config.js'
+import type { AirbyteConfig } from './airbyte-config.js'
 import type { Component } from '../../descriptor/types.js'
 import type { AirbyteClient, JobType, StreamConfiguration } from './airbyte-client.js'
 import type { AirbyteSpecific } from './airbyte-schema.js'

@@ -1,8 +1,8 @@
 import t, { type Test } from 'tap'
-import type { AirbyteConfig } from '../../../src/config.js'
+import type { AirbyteConfig } from '../../../src/provisioner/airbyte/airbyte-config.js'
 import { ConfigError, PermanentUpstreamError } from '../../../src/errors.js'
-import { createAirbyteClient, PAGE_LIMIT, type AirbyteClient } from '../../../src/provisioner/airbyte/airbyte-client.js'
-import { type AirbyteSimulator, type AirbyteSimulatorOptions, startAirbyteSimulator } from '../../../src/sandbox/airbyte-simulator.js'
+import { classifyAirbyteAnswer, createAirbyteClient, PAGE_LIMIT, type AirbyteClient } from '../../../src/provisioner/airbyte/airbyte-client.js'
+import { type AirbyteSimulator, type AirbyteSimulatorOptions, startAirbyteSimulator } from '../../../src/sandbox/airbyte/airbyte-simulator.js'
 
 function configFor (sim: AirbyteSimulator, extra: Partial<AirbyteConfig> = {}): AirbyteConfig {
   return {
@@ -141,4 +141,11 @@ t.test('an unknown workspace is a permanent error', async (t) => {
 
 t.test('creating a client without AIRBYTE_API_URL is a configuration error', async (t) => {
   t.throws(() => createAirbyteClient({ ...configFor({ url: 'x' } as AirbyteSimulator), apiUrl: undefined }), ConfigError)
+})
+
+t.test("Airbyte's try-again-later 409 is a refusal to retry; any other 409 is left to the generic rule", async (t) => {
+  t.equal(classifyAirbyteAnswer(409, { type: 'try-again-later', reason: '409 try-again-later' }), 'refused')
+  t.equal(classifyAirbyteAnswer(409, { type: 'Try Again Later', reason: '409' }), 'refused')
+  t.equal(classifyAirbyteAnswer(409, { type: 'conflict', reason: '409 conflict' }), undefined)
+  t.equal(classifyAirbyteAnswer(503, { type: 'try-again-later', reason: '503' }), undefined)
 })

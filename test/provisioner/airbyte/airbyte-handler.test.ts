@@ -1,19 +1,19 @@
 import t, { type Test } from 'tap'
 import { readFileSync } from 'node:fs'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js'
 import { parse as parseYaml } from 'yaml'
-import type { AirbyteConfig } from '../../../src/config.js'
+import type { AirbyteConfig } from '../../../src/provisioner/airbyte/airbyte-config.js'
 import type { Component, DataProduct } from '../../../src/descriptor/types.js'
 import { DescriptorInvalidError, PermanentUpstreamError } from '../../../src/errors.js'
-import type { ComponentInfo, ComponentOperation, Handler, StepContext } from '../../../src/provisioner/handler.js'
+import type { ComponentInfo, ComponentOperation, Handler } from '../../../src/provisioner/handler.js'
 import { createAirbyteClient } from '../../../src/provisioner/airbyte/airbyte-client.js'
 import { createAirbyteHandler, type AirbyteState } from '../../../src/provisioner/airbyte/airbyte-handler.js'
 import {
   type AirbyteSimulator, type AirbyteSimulatorOptions, DESTINATION_DEFINITIONS, SOURCE_DEFINITIONS, startAirbyteSimulator
-} from '../../../src/sandbox/airbyte-simulator.js'
+} from '../../../src/sandbox/airbyte/airbyte-simulator.js'
 import { createSecretStore, resolveSecretRefs } from '../../../src/secrets/secret-store.js'
-import { killAndResumeAtEveryStep, runSteps } from '../../helpers/handler-kit.js'
+import { fakeStepContext, killAndResumeAtEveryStep, runSteps, type KitOptions } from '../../helpers/handler-kit.js'
+import { newCheckpoint } from '../../../src/queue/step-checkpoint.js'
 
 // The original Airbyte provisioner's descriptor shapes (test/fixtures/peer-shapes/README.md).
 const SAMPLES = new URL('../../fixtures/peer-shapes/airbyte-provisioner/', import.meta.url)
@@ -85,47 +85,23 @@ async function setup (t: Test, simOpts: AirbyteSimulatorOptions = {}, extra: Par
   return { sim, handler: createAirbyteHandler({ config, client }), config }
 }
 
+const secrets = { resolve: async <T>(value: T): Promise<T> => resolveSecretRefs(value, store, dataProduct) }
+
 /**
- * A small engine: steps in order, the state through a JSON round trip before and after each step (as the real
- * engine persists it), a step returning {waitMs} re-run after a shortened wait.
+ * The shared kit's runner (test/helpers/handler-kit.ts) by step position: from step `from` with `state` (the
+ * steps before it done), stopping after step `until`. `checkpoints` holds the state after each finished step;
+ * `outcome` is reported even for a run stopped early.
  */
 async function run (handler: H, operation: ComponentOperation, comp: Component,
   opts: { state?: AirbyteState, from?: number, until?: number, removeData?: boolean } = {}): Promise<Run> {
-  const steps = handler.steps(operation)
-  const logs: Logged[] = []
-  const waits: number[] = []
-  const checkpoints: AirbyteState[] = []
-  let state: AirbyteState = JSON.parse(JSON.stringify(opts.state ?? {}))
-  const context = (phase: string): StepContext<AirbyteState> => ({
-    operation,
-    component: comp,
-    dataProduct,
-    removeData: opts.removeData ?? false,
-    refs: [],
-    state: JSON.parse(JSON.stringify(state)),
-    log: {
-      debug: (message) => logs.push({ level: 'DEBUG', phase, message }),
-      info: (message) => logs.push({ level: 'INFO', phase, message }),
-      warn: (message) => logs.push({ level: 'WARNING', phase, message }),
-      error: (message) => logs.push({ level: 'ERROR', phase, message })
-    },
-    secrets: { resolve: async (value) => resolveSecretRefs(value, store, dataProduct) },
-    signal: new AbortController().signal
-  })
-  for (let i = opts.from ?? 0; i < (opts.until ?? steps.length); i++) {
-    const step = steps[i]
-    if (step === undefined) break
-    for (;;) {
-      const ctx = context(step.name)
-      const outcome = await step.run(ctx)
-      state = JSON.parse(JSON.stringify(ctx.state))
-      if (outcome === undefined) break
-      waits.push(outcome.waitMs)
-      await sleep(Math.min(outcome.waitMs, 50))
-    }
-    checkpoints.push(state)
-  }
-  return { state, checkpoints, logs, waits, outcome: handler.outcome(context('outcome')) }
+  const names = handler.steps(operation).map((step) => step.name)
+  const from = opts.from ?? 0
+  const kit: KitOptions = { operation, component: comp, dataProduct, removeData: opts.removeData ?? false, secrets }
+  const start = { ...newCheckpoint(handler.id), done: names.slice(0, from), state: JSON.parse(JSON.stringify(opts.state ?? {})) as Record<string, unknown> }
+  const r = await runSteps(handler, kit, { from: start, ...(opts.until === undefined ? {} : { stopAfterSteps: opts.until - from }) })
+  const checkpoints = r.checkpoints.filter((cp) => cp.current === undefined).map((cp) => cp.state as AirbyteState)
+  const outcome = r.outcome ?? handler.outcome(fakeStepContext(kit, r.state, 'outcome', r.logs))
+  return { state: r.state, checkpoints, logs: r.logs, waits: r.waits, outcome }
 }
 
 const sizes = (sim: AirbyteSimulator): number[] => [sim.state.sources.size, sim.state.destinations.size, sim.state.connections.size]
@@ -585,10 +561,10 @@ t.test('the handler claims the Airbyte use case template', async (t) => {
 })
 
 t.test('provision killed inside any step and resumed from its checkpoint creates everything exactly once', async (t) => {
-  const secrets = { resolve: async <T>(value: T): Promise<T> => resolveSecretRefs(value, store, dataProduct) }
   let sim: AirbyteSimulator | undefined
   const rounds = await killAndResumeAtEveryStep(async () => {
-    const fresh = await setup(t, { syncDurationMs: 60 })
+    // A job must outlive the gap between the kill and the resume (which adopts it), even on a busy machine.
+    const fresh = await setup(t, { syncDurationMs: 600 })
     sim = fresh.sim
     return { handler: fresh.handler, opts: { operation: 'provision', component: component(baseSpecific()), dataProduct, secrets } }
   }, ({ killedIn, resumed }) => {
@@ -602,10 +578,10 @@ t.test('provision killed inside any step and resumed from its checkpoint creates
 })
 
 t.test('unprovision killed inside any step and resumed removes everything', async (t) => {
-  const secrets = { resolve: async <T>(value: T): Promise<T> => resolveSecretRefs(value, store, dataProduct) }
   let sim: AirbyteSimulator | undefined
   const rounds = await killAndResumeAtEveryStep(async () => {
-    const fresh = await setup(t, { syncDurationMs: 60 })
+    // A job must outlive the gap between the kill and the resume (which adopts it), even on a busy machine.
+    const fresh = await setup(t, { syncDurationMs: 600 })
     sim = fresh.sim
     const provisioned = await runSteps(fresh.handler, { operation: 'provision', component: component(baseSpecific()), dataProduct, secrets })
     return { handler: fresh.handler, opts: { operation: 'unprovision', component: component(baseSpecific(), provisioned.outcome?.info), dataProduct, secrets, removeData: true } }
