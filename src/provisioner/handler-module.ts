@@ -4,6 +4,7 @@
  * own credentials, its outbound limits and the factory of its Handler; the queue, routes, descriptor and
  * outbound layers never import a module's folder.
  */
+import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { ConfigEnv } from '../config-env.js'
 import type { ConcurrencyLimiter } from '../outbound/upstream-http.js'
@@ -27,6 +28,11 @@ export interface HandlerDeps {
   redact?: (s: string) => string
   /** Process logger (never the task log); for the module's own diagnostics. Default none. */
   logger?: Logger
+  /**
+   * Redis shared by every worker, for a module's own cross-worker state (a per-minute request budget, name
+   * reservations), its keys under `keyPrefix` (`<QUEUE_PREFIX>:<module id>`). None in the API role.
+   */
+  shared?: { redis: Redis, keyPrefix: string }
 }
 
 export interface HandlerModule<C = unknown, Id extends string = string> {

@@ -3,6 +3,7 @@
  * of handler modules. Target clients are created lazily: the API role validates with the handlers' schemas
  * and never calls a target.
  */
+import type { Redis } from 'ioredis'
 import type { Config } from '../config.js'
 import type { ConcurrencyLimiter } from '../outbound/upstream-http.js'
 import type { SecretScrubber } from '../secrets/secret-scrubber.js'
@@ -16,6 +17,8 @@ export interface HandlerSetDeps {
   fetch?: typeof fetch
   /** Masks known secret values in every upstream text, before it is shortened or quoted. */
   scrubber?: SecretScrubber
+  /** Redis shared by the workers; each module gets its own key prefix below `keyPrefix`. */
+  shared?: { redis: Redis, keyPrefix: string }
 }
 
 export function createHandlerRegistry (config: Config, deps: HandlerSetDeps = {}): HandlerRegistry {
@@ -25,7 +28,8 @@ export function createHandlerRegistry (config: Config, deps: HandlerSetDeps = {}
   const handlers = handlerModules().map((module) => module.create(sections[module.id], {
     limiter: deps.limiterFor?.(module),
     fetch: deps.fetch,
-    redact
+    redact,
+    shared: deps.shared === undefined ? undefined : { redis: deps.shared.redis, keyPrefix: `${deps.shared.keyPrefix}:${module.id}` }
   }))
   return new HandlerRegistry(handlers, { defaultHandler: config.defaultHandler, extraRoutes: config.extraRoutes })
 }

@@ -35,6 +35,7 @@ export function startWorkerRuntime (config: Config, secrets: SecretStore, logger
   const sections = config.handlers as Record<string, unknown>
   const registry = createHandlerRegistry(config, {
     ...deps,
+    shared: { redis, keyPrefix: config.queuePrefix },
     limiterFor: (module) => {
       const limits = module.outboundLimits(sections[module.id])
       return createRedisLimiter(redis, `${config.queuePrefix}:limit:${module.id}`, { max: limits.maxConcurrent, leaseMs: limits.leaseMs })

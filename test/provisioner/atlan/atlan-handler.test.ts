@@ -1,4 +1,5 @@
 import t from 'tap'
+import type { Test } from 'tap'
 import type { Component, DataProduct } from '../../../src/descriptor/types.js'
 import { createAtlanClient } from '../../../src/provisioner/atlan/atlan-client.js'
 import type { AtlanConfig } from '../../../src/provisioner/atlan/atlan-config.js'
@@ -45,7 +46,7 @@ function config (sim: AtlanSimulator, extra: Partial<AtlanConfig> = {}): AtlanCo
   }
 }
 
-async function setup (t: Tap.Test, simOpts: AtlanSimulatorOptions = {}, extra: Partial<AtlanConfig> = {}): Promise<{ sim: AtlanSimulator, handler: ReturnType<typeof createAtlanHandler> }> {
+async function setup (t: Test, simOpts: AtlanSimulatorOptions = {}, extra: Partial<AtlanConfig> = {}): Promise<{ sim: AtlanSimulator, handler: ReturnType<typeof createAtlanHandler> }> {
   const sim = await startAtlanSimulator({ indexLagMs: 0, workflowPendingMs: 0, workflowRunMs: 0, ...simOpts })
   t.teardown(sim.close)
   return { sim, handler: handlerFor(sim, extra) }
@@ -67,8 +68,6 @@ const opts = (c: Component, extra: Partial<KitOptions> = {}): KitOptions => ({ o
 const connections = (sim: AtlanSimulator): Array<{ guid: string, attributes: Record<string, unknown>, status: string }> =>
   [...sim.store.entities.values()].filter((e) => e.typeName === 'Connection')
 const own = (sim: AtlanSimulator): string => `service-account-${sim.apiKey.clientId}`
-
-declare namespace Tap { type Test = Parameters<Parameters<typeof t.test>[1]>[0] }
 
 t.test('provision creates the connection with the mapped admins and its own user; a second provision finds it and applies an admin change', async t => {
   const { sim, handler } = await setup(t)
