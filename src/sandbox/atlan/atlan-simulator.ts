@@ -8,6 +8,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
+import { clearFaults, takeFault, type FaultSettings } from '../shared/fault-injection.js'
 import { atlasError, badRequest, gatewayError, SimulatorError } from './atlan-simulator-errors.js'
 import { entityRoutes } from './atlan-simulator-entities.js'
 import { matchRoute, type AtlanRoute } from './atlan-simulator-routes.js'
@@ -53,13 +54,8 @@ export interface AtlanSimulatorOptions {
 
 export type AtlanSimulatorSettings = Required<Omit<AtlanSimulatorOptions, 'users' | 'groups' | 'indexLagMs'>>
 
-export type FaultStatus = 500 | 502 | 503 | 429 | 'drop'
-
-export interface AtlanFaults {
-  /** Added to every request, ms. */
-  latencyMs?: number
-  /** Consumed one per matching request, first match first; `drop` destroys the socket without answering. */
-  failNext?: Array<{ status: FaultStatus, path?: RegExp, method?: string }>
+/** The shared faults (latency, failNext, errorRate; sandbox/shared/fault-injection) and Atlan's own. */
+export interface AtlanFaults extends Pick<FaultSettings, 'latencyMs' | 'failNext' | 'errorRate'> {
   /** Runs started while set end in this phase instead of Succeeded. */
   workflowEnding?: 'Failed' | 'Error'
 }
@@ -105,18 +101,6 @@ const DEFAULT_GROUPS = [
   { name: 'analysts', alias: 'Analysts' },
   { name: 'finance_readers', alias: 'finance-readers' }
 ]
-
-function takeFault (faults: AtlanFaults, method: string, path: string): FaultStatus | undefined {
-  const queue = faults.failNext
-  if (queue === undefined) return undefined
-  const index = queue.findIndex((f) => {
-    if (f.method !== undefined && f.method.toUpperCase() !== method) return false
-    if (f.path === undefined) return true
-    f.path.lastIndex = 0
-    return f.path.test(path)
-  })
-  return index >= 0 ? queue.splice(index, 1)[0]?.status : undefined
-}
 
 function send (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) return
@@ -206,7 +190,7 @@ export async function startAtlanSimulator (opts: AtlanSimulatorOptions = {}): Pr
       return
     }
     if (fault === 429) throw rateLimited(store.now())
-    if (fault !== undefined) {
+    if (typeof fault === 'number') {
       throw path.startsWith('/api/meta/')
         ? atlasError(fault, `ATLAS-${fault}-00-001`, fault === 503 ? 'Service unavailable, retry later' : 'Internal server error')
         : gatewayError(fault, fault === 503 ? 'Service Unavailable' : 'Bad Gateway')
@@ -246,7 +230,7 @@ export async function startAtlanSimulator (opts: AtlanSimulatorOptions = {}): Pr
     lockedUntil: () => lockedUntil,
     advance: (ms) => { store.clockOffsetMs += ms },
     flushIndex: () => { store.flushIndex() },
-    resetFaults: () => { for (const key of Object.keys(faults) as Array<keyof AtlanFaults>) delete faults[key] },
+    resetFaults: () => { clearFaults(faults) },
     close: async () => await new Promise<void>((resolve, reject) => {
       server.close((err) => { err === undefined ? resolve() : reject(err) })
       server.closeAllConnections()
