@@ -24,7 +24,7 @@ async function findAclPersona (deps: AtlanHandlerDeps, ctx: Ctx): Promise<void> 
     ctx.log.info('the component declares no persona: there is no consumer access in Atlan to manage')
     return
   }
-  const persona = await findPersona(clientFor(deps, ctx.signal), ctx.component, ctx.state.persona?.guid, ctx.signal)
+  const persona = await findPersona(deps, ctx.component, ctx.state.persona?.guid, ctx.signal)
   if (persona === undefined) {
     throw new PermanentUpstreamError(`Atlan has no persona named "${spec.name}": provision the component before granting access to it`, 404)
   }

@@ -249,6 +249,8 @@ export function classifyAtlanError (status: number, problem: UpstreamProblem): U
   return undefined
 }
 
+const MAX_INLINE_WAIT_MS = 500
+
 export interface AtlanClientSettings {
   url?: string
   auth: AtlanAuthSettings
@@ -270,7 +272,9 @@ export function createAtlanClient (settings: AtlanClientSettings, deps: AtlanCli
   if (settings.auth.auth === 'api_token') own.add(settings.auth.apiToken)
   else own.add(settings.auth.clientSecret)
   const redact = (s: string): string => deps.redact === undefined ? own.scrub(s) : deps.redact(own.scrub(s))
-  const fetchImpl = rateLimitedFetch(deps.gate, deps.fetch ?? globalThis.fetch)
+  // A pause longer than half a second (a lock-out, a spent minute) goes back to the engine as the step's
+  // `{ waitMs }`: the job parks in BullMQ's delayed set instead of holding a worker slot.
+  const fetchImpl = rateLimitedFetch(deps.gate, deps.fetch ?? globalThis.fetch, { maxInlineWaitMs: MAX_INLINE_WAIT_MS })
   const http = createUpstreamHttp({
     baseUrl: settings.url,
     target: 'Atlan',
@@ -278,8 +282,7 @@ export function createAtlanClient (settings: AtlanClientSettings, deps: AtlanCli
     timeoutMs: settings.requestTimeoutMs,
     retries: settings.retries,
     retryBaseMs: settings.retryBaseMs,
-    // A pause longer than this (a lock-out) goes back to the engine as a step's wait, never held in a slot.
-    maxRetryWaitMs: 2000,
+    maxRetryWaitMs: MAX_INLINE_WAIT_MS,
     limiter: deps.limiter,
     redact,
     fetch: fetchImpl,

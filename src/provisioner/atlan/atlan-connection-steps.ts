@@ -46,6 +46,12 @@ export async function findConnection (deps: AtlanHandlerDeps, ctx: Ctx, includeA
   const sameConnector = found.filter((e) => e.attributes.connectorName === undefined || e.attributes.connectorName === connection.connectorType)
   const active = sameConnector.filter((e) => e.status !== 'DELETED')
   const candidates = active.length > 0 ? active : sameConnector
+  if (candidates.length === 0) {
+    // The index lags writes: a connection this service made a moment ago may not be searchable yet.
+    const guid = await deps.recent.recall('Connection', connection.name)
+    const recent = guid === undefined ? undefined : (await clientFor(deps, ctx.signal).getByGuid(guid, ctx.signal))?.entity
+    if (recent !== undefined && recent.attributes.name === connection.name && (includeArchived || recent.status !== 'DELETED')) return recent
+  }
   if (candidates.length > 1) {
     throw new PermanentUpstreamError(
       `${candidates.length} Atlan connections are named "${connection.name}" (${candidates.map((e) => e.guid).join(', ')}): ` +
@@ -123,6 +129,7 @@ async function ensureConnection (deps: AtlanHandlerDeps, ctx: Ctx): Promise<void
     const guid = result.guidAssignments['-1'] ?? result.created[0]?.guid
     if (guid === undefined) throw new PermanentUpstreamError(`Atlan created connection "${spec.name}" but returned no guid for it`)
     ctx.state.connection = { guid, qualifiedName, name: spec.name, createdAt: nowOf(deps), administered: true }
+    await deps.recent.remember('Connection', spec.name, guid)
     ctx.log.info(`connection "${spec.name}" created (${guid}, ${qualifiedName}); admins: users ${listed(users)}, groups ${listed(groups)}`)
     return
   }

@@ -12,6 +12,7 @@ import { loadPrincipalTable, lookupMapper, tableMapper, type PrincipalMapper } f
 import { memoryRateGate, redisRateGate } from './atlan-rate-limit.js'
 import { ConfigError } from '../../errors.js'
 import type { AtlanAuthSettings } from './atlan-auth.js'
+import { memoryRecentWrites, RECENT_WRITE_MS, type RecentWrites } from './atlan-state.js'
 
 /** How long a chosen Connection qualified name stays reserved: longer than one create takes. */
 const RESERVATION_MS = 60_000
@@ -36,6 +37,15 @@ function reservations (shared: { redis: Redis, keyPrefix: string } | undefined):
     if (taken.has(qn)) return false
     taken.set(qn, now + RESERVATION_MS)
     return true
+  }
+}
+
+function recentWrites (shared: { redis: Redis, keyPrefix: string } | undefined): RecentWrites {
+  if (shared === undefined) return memoryRecentWrites()
+  const key = (typeName: string, name: string): string => `${shared.keyPrefix}:recent:${typeName}:${name}`
+  return {
+    remember: async (typeName, name, guid) => { await shared.redis.set(key(typeName, name), guid, 'PX', RECENT_WRITE_MS) },
+    recall: async (typeName, name) => (await shared.redis.get(key(typeName, name))) ?? undefined
   }
 }
 
@@ -68,6 +78,6 @@ export const atlanModule = defineHandlerModule({
     } else {
       mapper = lookupMapper(clientFor)
     }
-    return createAtlanHandler({ config, client: clientFor, mapper, reserveQualifiedName: reservations(deps.shared) })
+    return createAtlanHandler({ config, client: clientFor, mapper, reserveQualifiedName: reservations(deps.shared), recent: recentWrites(deps.shared) })
   }
 })

@@ -8,7 +8,7 @@
 import { PermanentUpstreamError } from '../../errors.js'
 import type { Component } from '../../descriptor/types.js'
 import type { Step } from '../handler.js'
-import type { AtlanClient, AtlanEntity, EntityBody } from './atlan-client.js'
+import type { AtlanEntity, EntityBody } from './atlan-client.js'
 import { personaActions, type PersonaSpec } from './atlan-schema.js'
 import {
   clientFor, NOT_ADMIN_HINT, onFreshConnection, requireConnection, sameSet, specificOf, type AtlanHandlerDeps, type AtlanState, type Ctx
@@ -22,15 +22,20 @@ export function personaSteps (deps: AtlanHandlerDeps): Array<Step<AtlanState>> {
 }
 
 /** The persona of that exact name, or undefined; two are a conflict. Prefers a guid recorded earlier. */
-export async function findPersona (client: AtlanClient, component: Component, recordedGuid: string | undefined, signal?: AbortSignal): Promise<AtlanEntity | undefined> {
+export async function findPersona (deps: AtlanHandlerDeps, component: Component, recordedGuid: string | undefined, signal?: AbortSignal): Promise<AtlanEntity | undefined> {
   const spec = specificOf(component).persona
   if (spec === undefined) return undefined
-  const guid = recordedGuid ?? recordedPersonaGuid(component)
-  if (guid !== undefined) {
-    const byGuid = (await client.getByGuid(guid, signal))?.entity
-    if (byGuid !== undefined && byGuid.status !== 'DELETED' && byGuid.typeName === 'Persona' && byGuid.attributes.name === spec.name) return byGuid
+  const client = clientFor(deps, signal)
+  const byGuid = async (guid: string | undefined): Promise<AtlanEntity | undefined> => {
+    if (guid === undefined) return undefined
+    const entity = (await client.getByGuid(guid, signal))?.entity
+    return entity !== undefined && entity.status !== 'DELETED' && entity.typeName === 'Persona' && entity.attributes.name === spec.name ? entity : undefined
   }
+  const recorded = await byGuid(recordedGuid ?? recordedPersonaGuid(component))
+  if (recorded !== undefined) return recorded
   const found = await client.findByExactName('Persona', spec.name, [], signal)
+  // The index lags writes: a persona this service made a moment ago may not be searchable yet.
+  if (found.length === 0) return await byGuid(await deps.recent.recall('Persona', spec.name))
   if (found.length > 1) {
     throw new PermanentUpstreamError(
       `${found.length} Atlan personas are named exactly "${spec.name}" (${found.map((e) => e.guid).join(', ')}): ` +
@@ -49,7 +54,7 @@ async function ensurePersona (deps: AtlanHandlerDeps, ctx: Ctx): Promise<void> {
   const spec = specificOf(ctx.component).persona
   if (spec === undefined) return
   const client = clientFor(deps, ctx.signal)
-  const existing = await findPersona(client, ctx.component, ctx.state.persona?.guid, ctx.signal)
+  const existing = await findPersona(deps, ctx.component, ctx.state.persona?.guid, ctx.signal)
   if (existing !== undefined) {
     ctx.state.persona = { guid: existing.guid, qualifiedName: String(existing.attributes.qualifiedName), name: spec.name }
     ctx.log.info(`persona "${spec.name}" found (${existing.guid})`)
@@ -73,6 +78,7 @@ async function ensurePersona (deps: AtlanHandlerDeps, ctx: Ctx): Promise<void> {
     throw new PermanentUpstreamError(`Atlan created persona "${spec.name}" but its answer names no guid or qualified name`)
   }
   ctx.state.persona = { guid, qualifiedName: header.attributes.qualifiedName, name: spec.name }
+  await deps.recent.remember('Persona', spec.name, guid)
   ctx.log.info(`persona "${spec.name}" created (${guid}, ${header.attributes.qualifiedName})`)
 }
 

@@ -56,7 +56,32 @@ export interface AtlanHandlerDeps {
    * same second must not share one: a write with an existing name overwrites it). False when taken.
    */
   reserveQualifiedName: (qualifiedName: string) => Promise<boolean>
+  /** What this service created lately, by name: the search index lags writes, a direct read does not. */
+  recent: RecentWrites
   now?: () => number
+}
+
+/**
+ * Guids of Connections and Personas this service created in the last minutes, shared by every worker: a find by
+ * name that the lagging search index answers empty falls back to a direct read of the guid remembered here.
+ */
+export interface RecentWrites {
+  remember: (typeName: string, name: string, guid: string) => Promise<void>
+  recall: (typeName: string, name: string) => Promise<string | undefined>
+}
+
+/** How long a created guid is remembered: far longer than the index lag (about a second). */
+export const RECENT_WRITE_MS = 10 * 60_000
+
+export function memoryRecentWrites (now: () => number = Date.now): RecentWrites {
+  const entries = new Map<string, { guid: string, until: number }>()
+  return {
+    remember: async (typeName, name, guid) => { entries.set(`${typeName}:${name}`, { guid, until: now() + RECENT_WRITE_MS }) },
+    recall: async (typeName, name) => {
+      const entry = entries.get(`${typeName}:${name}`)
+      return entry !== undefined && entry.until > now() ? entry.guid : undefined
+    }
+  }
 }
 
 export type Ctx = StepContext<AtlanState>

@@ -24,7 +24,7 @@ async function deletePersona (deps: AtlanHandlerDeps, ctx: Ctx): Promise<void> {
   const spec = specificOf(ctx.component).persona
   if (spec === undefined) return
   const client = clientFor(deps, ctx.signal)
-  const persona = await findPersona(client, ctx.component, ctx.state.persona?.guid, ctx.signal)
+  const persona = await findPersona(deps, ctx.component, ctx.state.persona?.guid, ctx.signal)
   if (persona === undefined) {
     record(ctx, `persona "${spec.name}" is already gone`)
     return

@@ -156,6 +156,8 @@ export async function startAtlanSimulator (opts: AtlanSimulatorOptions = {}): Pr
     while (window.length > 0 && (window[0] as number) <= now - 60_000) window.shift()
     if (window.length >= settings.rateLimitPerMinute) {
       lockedUntil = now + settings.lockoutMs
+      // The lock-out stands for the rest of the minute: the budget starts afresh when it ends.
+      window.length = 0
       return rateLimited(now)
     }
     window.push(now)

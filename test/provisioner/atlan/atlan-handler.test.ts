@@ -7,6 +7,7 @@ import { createAtlanHandler, type AtlanState } from '../../../src/provisioner/at
 import { lookupMapper } from '../../../src/provisioner/atlan/atlan-principals.js'
 import { memoryRateGate } from '../../../src/provisioner/atlan/atlan-rate-limit.js'
 import type { AtlanSpecific } from '../../../src/provisioner/atlan/atlan-schema.js'
+import { memoryRecentWrites } from '../../../src/provisioner/atlan/atlan-state.js'
 import { CONNECTION_ADMIN_PACKAGE, startAtlanSimulator, type AtlanSimulator, type AtlanSimulatorOptions } from '../../../src/sandbox/atlan/atlan-simulator.js'
 import { killAndResumeAtEveryStep, runSteps, type KitOptions } from '../../helpers/handler-kit.js'
 
@@ -60,7 +61,8 @@ function handlerFor (sim: AtlanSimulator, extra: Partial<AtlanConfig> = {}, toke
     config: cfg,
     client,
     mapper: lookupMapper(client),
-    reserveQualifiedName: async (qn) => { if (reserved.has(qn)) return false; reserved.add(qn); return true }
+    reserveQualifiedName: async (qn) => { if (reserved.has(qn)) return false; reserved.add(qn); return true },
+    recent: memoryRecentWrites()
   })
 }
 
