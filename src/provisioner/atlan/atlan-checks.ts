@@ -25,16 +25,21 @@ export async function checkUpstream (deps: AtlanHandlerDeps, ctx: UpstreamCheckC
   const specific = ctx.component.specific as unknown as AtlanSpecific
   const refs = adminRefs(specific, ctx.dataProduct)
   try {
-    const entries: Array<[string, string, 'user' | 'group']> = [
-      ...refs.users.map((ref, i): [string, string, 'user'] => [specific.connection.adminUsers === undefined ? 'dataProduct.dataProductOwner' : `connection.adminUsers.${i}`, ref, 'user']),
-      ...refs.groups.map((ref, i): [string, string, 'group'] => [specific.connection.adminGroups === undefined ? 'dataProduct.devGroup' : `connection.adminGroups.${i}`, ref, 'group'])
+    // A defaulted list is reported at its own path, naming where the default came from.
+    const entries: Array<[string, string, 'user' | 'group', string]> = [
+      ...refs.users.map((ref, i): [string, string, 'user', string] => specific.connection.adminUsers === undefined
+        ? ['connection.adminUsers', ref, 'user', ' (the default admin: the data product owner)']
+        : [`connection.adminUsers.${i}`, ref, 'user', '']),
+      ...refs.groups.map((ref, i): [string, string, 'group', string] => specific.connection.adminGroups === undefined
+        ? ['connection.adminGroups', ref, 'group', ' (the default admin group: the data product\'s dev group)']
+        : [`connection.adminGroups.${i}`, ref, 'group', ''])
     ]
-    for (const [path, ref, kind] of entries) {
+    for (const [path, ref, kind, origin] of entries) {
       const mapped = kind === 'user' ? await deps.mapper.user(ref, ctx.signal) : await deps.mapper.group(ref, ctx.signal)
       if (mapped === undefined) {
         problems.push({
           path,
-          message: `${ref} maps to no Atlan ${kind}`,
+          message: `${ref}${origin} maps to no Atlan ${kind}`,
           hint: kind === 'user'
             ? 'the ref must be the e-mail of an Atlan user with its last @ replaced by _ (or listed in ATLAN_PRINCIPAL_MAP_FILE)'
             : 'the ref must be the name or alias of an Atlan group (or listed in ATLAN_PRINCIPAL_MAP_FILE)'
