@@ -230,6 +230,21 @@ t.test('async validation names each unresolvable ref; reverse provisioning descr
   const bad2 = await postJson(`${stack.base}/v1/validate`, atlanRequest({ connection: { name: 'x', connectorType: 'Snow Flake' } }))
   t.equal(bad2.json().valid, false)
   t.match(bad2.json().error.errors.join('\n'), /connectorType/)
+  const offline = async (specific: Record<string, unknown>, mutate: (dp: any) => void = () => {}): Promise<string> => {
+    const body = atlanRequest(specific)
+    const doc = JSON.parse(String(body.descriptor))
+    mutate(doc.dataProduct)
+    const res = await postJson(`${stack.base}/v1/validate`, { ...body, descriptor: JSON.stringify(doc) })
+    t.same(checkReply('POST', '/v1/validate', res.status, res.contentType, res.json()), [])
+    t.equal(res.json().valid, false)
+    return res.json().error.errors.join('\n')
+  }
+  t.match(await offline({ persona: { name: 'p', metadataActions: ['persona-asset-fly'] } }), /persona\.metadataActions\.0/)
+  t.match(await offline({}, (dp) => { delete dp.dataProductOwner }), /connection\.adminUsers.*dataProductOwner/)
+  t.match(await offline({}, (dp) => { delete dp.devGroup }), /connection\.adminGroups.*devGroup/)
+  t.match(await offline({ connection: { name: 'x', connectorType: 'snowflake', adminUsers: [] } }), /adminUsers/)
+  t.match(await offline({ apiTokenGuid: 'apikey-123' }), /apiTokenGuid/)
+  t.match(await offline({ personna: { name: 'typo' } }), /personna/)
 
   t.equal((await run(stack, '/v1/provision', atlanRequest({}))).status, 'COMPLETED')
   const res = await postJson(`${stack.base}/v1/reverse-provisioning`, { useCaseTemplateId: 'urn:dmb:utm:atlan-catalog:0.0.0', environment: 'development', params: { connection: 'finance-cashflow-0' }, catalogInfo: {} })
