@@ -2,7 +2,7 @@ import t, { type Test } from 'tap'
 import { checkReply } from '../../src/openapi/contract-check.js'
 import { CONNECTION_ADMIN_PACKAGE, startAtlanSimulator, type AtlanSimulator, type AtlanSimulatorOptions } from '../../src/sandbox/atlan/atlan-simulator.js'
 import { eventually, spawnService } from '../helpers/service-process.js'
-import { getJson, postJson, startStack, type Stack } from '../helpers/stack.js'
+import { getJson, postJson, startStack, waitForStatus, type Stack } from '../helpers/stack.js'
 
 const COMPONENT = 'urn:dmb:cmp:finance:cashflow:0:orders-catalog'
 
@@ -105,8 +105,16 @@ t.test('API token: direct when administered, through a workflow otherwise (adopt
   const removeOwn = (): void => { if (conn !== undefined) conn.attributes.adminUsers = ['john.smith'] }
   removeOwn()
   const template = atlan.store.runs[0]?.templateName ?? ''
+  // This run lasts until the test moves the simulator's clock, so it is surely Running when the task looks.
+  atlan.settings.workflowRunMs = 3_600_000
   await fetch(`${atlan.url}/api/service/workflows/submit`, { method: 'POST', headers: { authorization: `Bearer ${atlan.otherApiKey.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ namespace: 'default', resourceKind: 'WorkflowTemplate', resourceName: template }) })
-  const adopted = await run(stack, '/v1/provision', atlanRequest(foreign))
+  atlan.settings.workflowRunMs = 600
+  const started = await postJson(`${stack.base}/v1/provision`, atlanRequest(foreign))
+  t.equal(started.status, 202, started.text)
+  await eventually('the task adopts the running run', async () =>
+    (await getJson(`${stack.base}/v1/provision/${started.text}/status`)).body.logs.some((l: { message: string }) => /adopted workflow run/.test(l.message)), 30_000)
+  atlan.advance(3_600_000)
+  const adopted = await waitForStatus(`${stack.base}/v1/provision/${started.text}/status`, { deadlineMs: 30_000 })
   t.equal(adopted.status, 'COMPLETED', adopted.result)
   t.equal(atlan.store.runs.length, 2, 'the running one was adopted')
   t.match(adopted.info.privateInfo, { apiTokenWorkflow: { how: 'adopted' } })

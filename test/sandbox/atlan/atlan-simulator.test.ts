@@ -1,5 +1,5 @@
 import t from 'tap'
-import { CONNECTION_ADMIN_PACKAGE, startAtlanSimulator, type AtlanSimulator } from '../../src/sandbox/atlan/atlan-simulator.js'
+import { CONNECTION_ADMIN_PACKAGE, startAtlanSimulator, type AtlanSimulator } from '../../../src/sandbox/atlan/atlan-simulator.js'
 
 interface Reply { status: number, body: any, headers: Headers }
 
