@@ -79,6 +79,15 @@ t.test('provision creates the connection with mapped admins and its own user; a 
   t.notMatch(JSON.stringify([first, second]), new RegExp(atlan.apiToken), 'the API token is in no reply')
 })
 
+t.test('with an OAuth client the minted token acts, and its user administers the connection', async t => {
+  const { stack, atlan } = await atlanStack(t, {}, { ATLAN_AUTH: 'oauth_client', ATLAN_API_TOKEN: '', ATLAN_CLIENT_ID: 'sim-oauth-client', ATLAN_CLIENT_SECRET: 'sim-oauth-secret' })
+  const done = await run(stack, '/v1/provision', atlanRequest({}))
+  t.equal(done.status, 'COMPLETED', done.result)
+  t.ok((connections(atlan)[0]?.attributes.adminUsers as string[]).includes('service-account-sim-oauth-client'))
+  t.equal(atlan.store.tokensMinted, 1, 'one token for the whole task')
+  t.notMatch(JSON.stringify(done), /sim-oauth-secret|atlan-oauth-/, 'neither the secret nor the token is in the reply')
+})
+
 t.test('API token: direct when administered, through a workflow otherwise (adopted, re-run, failed)', async t => {
   const { stack, atlan } = await atlanStack(t, { workflowPendingMs: 100, workflowRunMs: 600 })
   const direct = await run(stack, '/v1/provision', atlanRequest({ apiTokenGuid: atlan.otherApiKey.id }))

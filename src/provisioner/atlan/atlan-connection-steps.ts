@@ -67,6 +67,10 @@ async function planConnection (deps: AtlanHandlerDeps, ctx: Ctx): Promise<void> 
     ctx.log.info(`connection "${specificOf(ctx.component).connection.name}" exists (${existing.guid})`)
     return
   }
+  ctx.state.plannedQualifiedName = await freeQualifiedName(deps, ctx)
+}
+
+async function freeQualifiedName (deps: AtlanHandlerDeps, ctx: Ctx): Promise<string> {
   const { connectorType } = specificOf(ctx.component).connection
   const client = clientFor(deps, ctx.signal)
   // The qualified name embeds epoch seconds, and a write with a taken one overwrites that connection: reserve
@@ -75,8 +79,7 @@ async function planConnection (deps: AtlanHandlerDeps, ctx: Ctx): Promise<void> 
   for (let tries = 0; ; tries++, seconds++) {
     const qualifiedName = `default/${connectorType}/${seconds}`
     if (await deps.reserveQualifiedName(qualifiedName) && await client.getByQualifiedName('Connection', qualifiedName, ctx.signal) === undefined) {
-      ctx.state.plannedQualifiedName = qualifiedName
-      return
+      return qualifiedName
     }
     if (tries > 100) throw new Error('no free Connection qualified name in 100 seconds: the reservation store is not answering as expected')
   }
@@ -110,8 +113,8 @@ async function ensureConnection (deps: AtlanHandlerDeps, ctx: Ctx): Promise<void
   if (existing?.status === 'DELETED' || (existing !== undefined && existing.attributes.name !== spec.name)) existing = undefined
 
   if (existing === undefined) {
-    const qualifiedName = ctx.state.plannedQualifiedName
-    if (qualifiedName === undefined) throw new Error('no qualified name was planned: the plan-connection step must run first')
+    // Planned when plan-connection found no connection; one that vanished since gets its name now.
+    const qualifiedName = ctx.state.plannedQualifiedName ?? await freeQualifiedName(deps, ctx)
     const result = await client.upsert([{
       typeName: 'Connection',
       guid: '-1',
