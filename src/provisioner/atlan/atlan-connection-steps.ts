@@ -16,6 +16,21 @@ import {
 
 const CONNECTION_ATTRIBUTES = ['adminUsers', 'adminGroups', 'adminRoles', 'connectorName', 'category']
 
+/**
+ * After the workflow made this service's own token an admin of a connection it did not administer, the
+ * declared admin lists can be applied at last.
+ */
+export function reconcileAdminsStep (deps: AtlanHandlerDeps): Step<AtlanState> {
+  return {
+    name: 'reconcile-admins',
+    run: async (ctx) => {
+      const { connection, apiToken, ownUsername } = ctx.state
+      if (connection === undefined || connection.administered || apiToken?.via !== 'workflow' || apiToken.username !== ownUsername) return undefined
+      return await onFreshConnection(deps, ctx, async () => { await ensureConnection(deps, ctx) })
+    }
+  }
+}
+
 export function connectionSteps (deps: AtlanHandlerDeps): Array<Step<AtlanState>> {
   return [
     { name: 'resolve-identity', run: async (ctx) => { await resolveIdentity(deps, ctx) } },

@@ -7,7 +7,7 @@
 import type { ComponentInfo, ComponentOperation, Handler, Step, StepContext } from '../handler.js'
 import { aclSteps } from './atlan-acl-steps.js'
 import { checkSpecific, checkUpstream } from './atlan-checks.js'
-import { connectionSteps } from './atlan-connection-steps.js'
+import { connectionSteps, reconcileAdminsStep } from './atlan-connection-steps.js'
 import { personaSteps } from './atlan-persona-steps.js'
 import { pauseWhenThrottled } from './atlan-rate-limit.js'
 import { reverseProvision } from './atlan-reverse.js'
@@ -20,7 +20,7 @@ export type { AtlanHandlerDeps, AtlanState } from './atlan-state.js'
 
 export function createAtlanHandler (deps: AtlanHandlerDeps): Handler<AtlanState> {
   const steps: Record<ComponentOperation, ReadonlyArray<Step<AtlanState>>> = {
-    provision: [...connectionSteps(deps), ...tokenSteps(deps), ...personaSteps(deps)].map(pauseWhenThrottled),
+    provision: [...connectionSteps(deps), ...tokenSteps(deps), reconcileAdminsStep(deps), ...personaSteps(deps)].map(pauseWhenThrottled),
     unprovision: unprovisionSteps(deps).map(pauseWhenThrottled),
     updateacl: aclSteps(deps).map(pauseWhenThrottled)
   }

@@ -125,6 +125,47 @@ t.test('every provision step is safe to run twice: one connection, one persona, 
   t.ok(rounds >= 7)
 })
 
+t.test('every workflow-path step is safe to run twice: one run, and the declared admins applied once this service is admin', async t => {
+  let sim: AtlanSimulator | undefined
+  const rounds = await killAndResumeAtEveryStep<AtlanState>(async () => {
+    const made = await setup(t)
+    sim = made.sim
+    await foreignConnection(made.sim)
+    return { handler: made.handler, opts: opts(component({ apiTokenGuid: made.sim.apiKey.id, persona: { name: 'readers' } })) }
+  }, async ({ killedIn, resumed }) => {
+    t.ok(resumed.outcome, `resumed after a kill inside ${killedIn}`)
+    t.equal(sim?.store.runs.length, 1, `one workflow run after a kill inside ${killedIn}`)
+    const conn = [...(sim?.store.entities.values() ?? [])].find((e) => e.typeName === 'Connection')
+    t.same(conn?.attributes.adminUsers, ['jane.doe', own(sim as AtlanSimulator)].sort(), 'the declared admins, applied after the workflow')
+    t.equal([...(sim?.store.entities.values() ?? [])].filter((e) => e.typeName === 'AuthPolicy').length, 2)
+  })
+  t.ok(rounds >= 9)
+})
+
+t.test('updateacl and unprovision steps are safe to run twice', async t => {
+  const c = component({ persona: { name: 'readers' } })
+  let sim: AtlanSimulator | undefined
+  await killAndResumeAtEveryStep<AtlanState>(async () => {
+    const made = await setup(t)
+    sim = made.sim
+    await runSteps(made.handler, opts(c))
+    return { handler: made.handler, opts: opts(c, { operation: 'updateacl', refs: ['user:alice.rossi_company.com', 'group:analysts'] }) }
+  }, async ({ killedIn, resumed }) => {
+    t.ok(resumed.outcome, killedIn)
+    const persona = [...(sim?.store.entities.values() ?? [])].find((e) => e.typeName === 'Persona')
+    t.same([persona?.attributes.personaUsers, persona?.attributes.personaGroups], [['alice.rossi'], ['analysts']])
+  })
+  await killAndResumeAtEveryStep<AtlanState>(async () => {
+    const made = await setup(t)
+    sim = made.sim
+    await runSteps(made.handler, opts(c))
+    return { handler: made.handler, opts: opts(c, { operation: 'unprovision', removeData: true }) }
+  }, async ({ killedIn, resumed }) => {
+    t.ok(resumed.outcome, killedIn)
+    t.equal(sim?.store.entities.size, 0, `everything purged after a kill inside ${killedIn}`)
+  })
+})
+
 t.test('API token: made an admin directly when this service administers the connection', async t => {
   const { sim, handler } = await setup(t)
   const run = await runSteps(handler, opts(component({ apiTokenGuid: sim.otherApiKey.id })))
@@ -153,7 +194,7 @@ t.test('API token: through the workflow when the connection is administered else
   t.equal(sim.store.runs.length, 1)
   t.equal(run.state.apiToken?.run?.how, 'submitted')
   t.ok((connections(sim)[0]?.attributes.adminUsers as string[]).includes(own(sim)))
-  t.match(connections(sim)[0]?.attributes.adminUsers, ['john.smith'], 'the others stay')
+  t.same(connections(sim)[0]?.attributes.adminUsers, ['jane.doe', own(sim)].sort(), 'once admin, the declared admin lists are applied')
 })
 
 t.test('API token workflow: a Running run is adopted, an old template is re-run, a failed run fails readably', async t => {
