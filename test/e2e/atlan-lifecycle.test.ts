@@ -49,6 +49,8 @@ function atlanRequest (specific: Record<string, unknown>, extra: Record<string, 
 async function run (stack: Stack, path: string, body: Record<string, unknown>, deadlineMs = 30_000): Promise<any> {
   const res = await postJson(`${stack.base}${path}`, body)
   if (res.status !== 202) throw new Error(`${path} answered ${res.status}: ${res.text}`)
+  const accepted = checkReply('POST', path, 202, res.contentType, res.text)
+  if (accepted.length > 0) throw new Error(`contract: ${accepted.join('; ')}`)
   const statusPath = path.startsWith('/v2/validate') ? `/v2/validate/${res.text}/status` : `/v1/provision/${res.text}/status`
   const deadline = Date.now() + deadlineMs
   for (;;) {
@@ -262,6 +264,7 @@ t.test('async validation names each unresolvable ref; reverse provisioning descr
   t.match(await offline({ connection: { name: 'x', connectorType: 'snowflake', adminUsers: [] } }), /adminUsers/)
   t.match(await offline({ apiTokenGuid: 'apikey-123' }), /apiTokenGuid/)
   t.match(await offline({ personna: { name: 'typo' } }), /personna/)
+  t.match(await offline({ persona: { name: '${secret:orders-db-password}' } }), /persona\.name.*no Atlan field takes a secret/)
 
   t.equal((await run(stack, '/v1/provision', atlanRequest({}))).status, 'COMPLETED')
   const res = await postJson(`${stack.base}/v1/reverse-provisioning`, { useCaseTemplateId: 'urn:dmb:utm:atlan-catalog:0.0.0', environment: 'development', params: { connection: 'finance-cashflow-0' }, catalogInfo: {} })

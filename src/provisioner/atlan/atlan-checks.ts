@@ -5,6 +5,7 @@
  */
 import { AdapterError, type InputProblem } from '../../errors.js'
 import type { Component } from '../../descriptor/types.js'
+import { collectSecretRefs } from '../../secrets/secret-store.js'
 import type { CheckContext, SpecificCheck, UpstreamCheckContext } from '../handler.js'
 import { adminProblems, adminRefs, type AtlanSpecific } from './atlan-schema.js'
 import { clientFor, type AtlanHandlerDeps } from './atlan-state.js'
@@ -13,7 +14,12 @@ export function checkSpecific (component: Component, ctx: CheckContext): Specifi
   const specific = component.specific as unknown as AtlanSpecific
   const warnings: string[] = []
   if (specific.persona?.dataAccess === false) warnings.push('persona.dataAccess is false: consumers see the connection\'s metadata but cannot query its data')
-  return { problems: adminProblems(specific, ctx.dataProduct), warnings }
+  const problems = adminProblems(specific, ctx.dataProduct)
+  // Everything in this section ends up in Atlan's catalog, visible to its users: no field takes a secret.
+  for (const ref of collectSecretRefs(specific)) {
+    problems.push({ path: ref.path, message: `secret "${ref.name}" is referenced, but no Atlan field takes a secret`, hint: 'names and ids end up in the Atlan catalog: write them in clear' })
+  }
+  return { problems, warnings }
 }
 
 export async function checkUpstream (deps: AtlanHandlerDeps, ctx: UpstreamCheckContext): Promise<SpecificCheck> {
