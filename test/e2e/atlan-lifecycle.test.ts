@@ -7,7 +7,7 @@ import { getJson, postJson, startStack, waitForStatus, type Stack } from '../hel
 const COMPONENT = 'urn:dmb:cmp:finance:cashflow:0:orders-catalog'
 
 async function atlanStack (t: Test, simOpts: AtlanSimulatorOptions = {}, env: Record<string, string> = {}): Promise<{ stack: Stack, atlan: AtlanSimulator }> {
-  const atlan = await startAtlanSimulator({ indexLagMs: 300, workflowPendingMs: 100, workflowRunMs: 300, ...simOpts })
+  const atlan = await startAtlanSimulator({ indexLagMs: 300, postCreateForbiddenMs: 500, workflowPendingMs: 100, workflowRunMs: 300, ...simOpts })
   t.teardown(atlan.close)
   const stack = await startStack(t, {
     env: {
@@ -104,7 +104,9 @@ t.test('API token: direct when administered, through a workflow otherwise (adopt
     body: JSON.stringify({ entities: [{ typeName: 'Connection', guid: '-1', attributes: { name: 'foreign', qualifiedName: qn, connectorName: 'snowflake', adminUsers: ['john.smith', `service-account-${atlan.otherApiKey.clientId}`] } }] })
   })
   t.equal(made.status, 200)
+  // Made long ago: its index entry and its policies are settled.
   atlan.flushIndex()
+  atlan.store.forbiddenUntil.clear()
   const foreign = { connection: { name: 'foreign', connectorType: 'snowflake' }, apiTokenGuid: atlan.apiKey.id }
   const submitted = await run(stack, '/v1/provision', atlanRequest(foreign))
   t.equal(submitted.status, 'COMPLETED', submitted.result)
@@ -239,7 +241,7 @@ t.test('the rate-limit lock-out is survived: every task completes and no request
 })
 
 t.test('async validation names each unresolvable ref; reverse provisioning describes the connection', async t => {
-  const { stack } = await atlanStack(t)
+  const { stack, atlan } = await atlanStack(t)
   const bad = await run(stack, '/v2/validate', atlanRequest({ connection: { name: 'finance-cashflow-0', connectorType: 'snowflake', adminUsers: ['user:ghost_company.com', 'user:jane.doe_company.com'], adminGroups: ['group:nobody'] } }))
   t.equal(bad.info.publicInfo.valid, false)
   const errors = bad.info.publicInfo.error.errors.join('\n')
@@ -267,6 +269,8 @@ t.test('async validation names each unresolvable ref; reverse provisioning descr
   t.match(await offline({ persona: { name: '${secret:orders-db-password}' } }), /persona\.name.*no Atlan field takes a secret/)
 
   t.equal((await run(stack, '/v1/provision', atlanRequest({}))).status, 'COMPLETED')
+  // Reverse provisioning describes connections that exist for a while, past Atlan's post-create window.
+  atlan.store.forbiddenUntil.clear()
   const res = await postJson(`${stack.base}/v1/reverse-provisioning`, { useCaseTemplateId: 'urn:dmb:utm:atlan-catalog:0.0.0', environment: 'development', params: { connection: 'finance-cashflow-0' }, catalogInfo: {} })
   t.equal(res.status, 202, res.text)
   const statusPath = `/v1/reverse-provisioning/${res.text}/status`

@@ -34,7 +34,7 @@ export function reconcileAdminsStep (deps: AtlanHandlerDeps): Step<AtlanState> {
 export function connectionSteps (deps: AtlanHandlerDeps): Array<Step<AtlanState>> {
   return [
     { name: 'resolve-identity', run: async (ctx) => { await resolveIdentity(deps, ctx) } },
-    { name: 'plan-connection', run: async (ctx) => { await planConnection(deps, ctx) } },
+    { name: 'plan-connection', run: async (ctx) => await onFreshConnection(deps, ctx, async () => { await planConnection(deps, ctx) }) },
     { name: 'ensure-connection', run: async (ctx) => await onFreshConnection(deps, ctx, async () => { await ensureConnection(deps, ctx) }) }
   ]
 }
@@ -63,7 +63,7 @@ export async function findConnection (deps: AtlanHandlerDeps, ctx: Ctx, includeA
   const candidates = active.length > 0 ? active : sameConnector
   if (candidates.length === 0) {
     // The index lags writes: a connection this service made a moment ago may not be searchable yet.
-    const guid = await deps.recent.recall('Connection', connection.name)
+    const guid = (await deps.recent.recall('Connection', connection.name))?.guid
     const recent = guid === undefined ? undefined : (await clientFor(deps, ctx.signal).getByGuid(guid, ctx.signal))?.entity
     if (recent !== undefined && recent.attributes.name === connection.name && (includeArchived || recent.status !== 'DELETED')) return recent
   }
@@ -147,7 +147,7 @@ async function ensureConnection (deps: AtlanHandlerDeps, ctx: Ctx): Promise<void
     const guid = result.guidAssignments['-1'] ?? result.created[0]?.guid
     if (guid === undefined) throw new PermanentUpstreamError(`Atlan created connection "${spec.name}" but returned no guid for it`)
     ctx.state.connection = { guid, qualifiedName, name: spec.name, createdAt: nowOf(deps), administered: true }
-    await deps.recent.remember('Connection', spec.name, guid)
+    await deps.recent.remember('Connection', spec.name, guid, ctx.state.connection.createdAt ?? nowOf(deps))
     ctx.log.info(`connection "${spec.name}" created (${guid}, ${qualifiedName}); admins: users ${listed(users)}, groups ${listed(groups)}`)
     return
   }

@@ -44,8 +44,17 @@ function recentWrites (shared: { redis: Redis, keyPrefix: string } | undefined):
   if (shared === undefined) return memoryRecentWrites()
   const key = (typeName: string, name: string): string => `${shared.keyPrefix}:recent:${typeName}:${name}`
   return {
-    remember: async (typeName, name, guid) => { await shared.redis.set(key(typeName, name), guid, 'PX', RECENT_WRITE_MS) },
-    recall: async (typeName, name) => (await shared.redis.get(key(typeName, name))) ?? undefined
+    remember: async (typeName, name, guid, at) => { await shared.redis.set(key(typeName, name), JSON.stringify({ guid, at }), 'PX', RECENT_WRITE_MS) },
+    recall: async (typeName, name) => {
+      const raw = await shared.redis.get(key(typeName, name))
+      if (raw === null) return undefined
+      try {
+        const parsed = JSON.parse(raw) as { guid?: unknown, at?: unknown }
+        return typeof parsed.guid === 'string' && typeof parsed.at === 'number' ? { guid: parsed.guid, at: parsed.at } : undefined
+      } catch {
+        return undefined
+      }
+    }
   }
 }
 

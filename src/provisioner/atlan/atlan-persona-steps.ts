@@ -11,7 +11,7 @@ import type { Step } from '../handler.js'
 import type { AtlanEntity, EntityBody } from './atlan-client.js'
 import { personaActions, type PersonaSpec } from './atlan-schema.js'
 import {
-  clientFor, NOT_ADMIN_HINT, onFreshConnection, requireConnection, sameSet, specificOf, type AtlanHandlerDeps, type AtlanState, type Ctx
+  clientFor, NOT_ADMIN_HINT, nowOf, onFreshConnection, requireConnection, sameSet, specificOf, type AtlanHandlerDeps, type AtlanState, type Ctx
 } from './atlan-state.js'
 
 export function personaSteps (deps: AtlanHandlerDeps): Array<Step<AtlanState>> {
@@ -35,7 +35,7 @@ export async function findPersona (deps: AtlanHandlerDeps, component: Component,
   if (recorded !== undefined) return recorded
   const found = await client.findByExactName('Persona', spec.name, [], signal)
   // The index lags writes: a persona this service made a moment ago may not be searchable yet.
-  if (found.length === 0) return await byGuid(await deps.recent.recall('Persona', spec.name))
+  if (found.length === 0) return await byGuid((await deps.recent.recall('Persona', spec.name))?.guid)
   if (found.length > 1) {
     throw new PermanentUpstreamError(
       `${found.length} Atlan personas are named exactly "${spec.name}" (${found.map((e) => e.guid).join(', ')}): ` +
@@ -78,7 +78,7 @@ async function ensurePersona (deps: AtlanHandlerDeps, ctx: Ctx): Promise<void> {
     throw new PermanentUpstreamError(`Atlan created persona "${spec.name}" but its answer names no guid or qualified name`)
   }
   ctx.state.persona = { guid, qualifiedName: header.attributes.qualifiedName, name: spec.name }
-  await deps.recent.remember('Persona', spec.name, guid)
+  await deps.recent.remember('Persona', spec.name, guid, nowOf(deps))
   ctx.log.info(`persona "${spec.name}" created (${guid}, ${header.attributes.qualifiedName})`)
 }
 

@@ -42,7 +42,7 @@ export async function reverseProvision (deps: AtlanHandlerDeps, ctx: ReverseProv
     const found = await client.findByExactName('Connection', name as string, [], ctx.signal)
     // The index lags writes: a connection this service made a moment ago is read by its remembered guid.
     const recent = found.length === 0 ? await deps.recent.recall('Connection', name as string) : undefined
-    if (recent !== undefined) found.push({ typeName: 'Connection', guid: recent, attributes: { name } })
+    if (recent !== undefined) found.push({ typeName: 'Connection', guid: recent.guid, attributes: { name } })
     if (found.length === 0) throw new PermanentUpstreamError(`Atlan has no connection named "${String(name)}"`, 404)
     if (found.length > 1) throw new PermanentUpstreamError(`${found.length} Atlan connections are named "${String(name)}" (${found.map((e) => e.guid).join(', ')}): pass params.connectionGuid`, 409)
     connection = (await client.getByGuid((found[0] as AtlanEntity).guid, ctx.signal))?.entity

@@ -66,20 +66,21 @@ export interface AtlanHandlerDeps {
  * name that the lagging search index answers empty falls back to a direct read of the guid remembered here.
  */
 export interface RecentWrites {
-  remember: (typeName: string, name: string, guid: string) => Promise<void>
-  recall: (typeName: string, name: string) => Promise<string | undefined>
+  /** `at`: epoch ms of the creation. */
+  remember: (typeName: string, name: string, guid: string, at: number) => Promise<void>
+  recall: (typeName: string, name: string) => Promise<{ guid: string, at: number } | undefined>
 }
 
 /** How long a created guid is remembered: far longer than the index lag (about a second). */
 export const RECENT_WRITE_MS = 10 * 60_000
 
 export function memoryRecentWrites (now: () => number = Date.now): RecentWrites {
-  const entries = new Map<string, { guid: string, until: number }>()
+  const entries = new Map<string, { guid: string, at: number }>()
   return {
-    remember: async (typeName, name, guid) => { entries.set(`${typeName}:${name}`, { guid, until: now() + RECENT_WRITE_MS }) },
+    remember: async (typeName, name, guid, at) => { entries.set(`${typeName}:${name}`, { guid, at }) },
     recall: async (typeName, name) => {
       const entry = entries.get(`${typeName}:${name}`)
-      return entry !== undefined && entry.until > now() ? entry.guid : undefined
+      return entry !== undefined && entry.at + RECENT_WRITE_MS > now() ? entry : undefined
     }
   }
 }
@@ -112,9 +113,13 @@ export function requireConnection (ctx: Ctx): NonNullable<AtlanState['connection
  * A fresh Connection answers 403 for up to about a minute while its policies propagate: inside the grace
  * period after this handler created it, a 403 is a reason to wait, not to fail.
  */
-export function rideOutFreshConnection (deps: AtlanHandlerDeps, ctx: Ctx, err: unknown): StepOutcome {
-  const createdAt = ctx.state.connection?.createdAt
-  if (!(err instanceof PermanentUpstreamError) || err.upstreamStatus !== 403 || createdAt === undefined) return undefined
+export async function rideOutFreshConnection (deps: AtlanHandlerDeps, ctx: Ctx, err: unknown): Promise<StepOutcome> {
+  if (!(err instanceof PermanentUpstreamError) || err.upstreamStatus !== 403) return undefined
+  // Created by this task, or (an unprovision right after a provision) by this service a moment ago.
+  const name = (ctx.component.specific as { connection?: { name?: unknown } } | undefined)?.connection?.name
+  const createdAt = ctx.state.connection?.createdAt ??
+    (typeof name === 'string' ? (await deps.recent.recall('Connection', name))?.at : undefined)
+  if (createdAt === undefined) return undefined
   const age = nowOf(deps) - createdAt
   if (age > deps.config.postCreateGraceMs) return undefined
   const waitMs = Math.min(10_000, Math.max(500, Math.round(age / 4)))
@@ -128,7 +133,7 @@ export async function onFreshConnection (deps: AtlanHandlerDeps, ctx: Ctx, fn: (
     await fn()
     return undefined
   } catch (err) {
-    const wait = rideOutFreshConnection(deps, ctx, err)
+    const wait = await rideOutFreshConnection(deps, ctx, err)
     if (wait === undefined) throw err
     return wait
   }

@@ -17,7 +17,7 @@ export const CONNECTION_ADMIN_PACKAGE = 'csa-api-token-connection-admin'
 export function tokenSteps (deps: AtlanHandlerDeps): Array<Step<AtlanState>> {
   return [
     { name: 'grant-api-token', run: async (ctx) => await onFreshConnection(deps, ctx, async () => { await grantApiToken(deps, ctx) }) },
-    { name: 'start-token-workflow', run: async (ctx) => { await startTokenWorkflow(deps, ctx) } },
+    { name: 'start-token-workflow', run: async (ctx) => await onFreshConnection(deps, ctx, async () => { await startTokenWorkflow(deps, ctx) }) },
     { name: 'wait-token-workflow', run: async (ctx) => await waitTokenWorkflow(deps, ctx) }
   ]
 }

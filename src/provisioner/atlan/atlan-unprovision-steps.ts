@@ -6,12 +6,12 @@ import { PermanentUpstreamError } from '../../errors.js'
 import type { Step } from '../handler.js'
 import { findConnection } from './atlan-connection-steps.js'
 import { findPersona } from './atlan-persona-steps.js'
-import { clientFor, specificOf, type AtlanHandlerDeps, type AtlanState, type Ctx } from './atlan-state.js'
+import { clientFor, onFreshConnection, rideOutFreshConnection, specificOf, type AtlanHandlerDeps, type AtlanState, type Ctx } from './atlan-state.js'
 
 export function unprovisionSteps (deps: AtlanHandlerDeps): Array<Step<AtlanState>> {
   return [
     { name: 'delete-persona', run: async (ctx) => { await deletePersona(deps, ctx) } },
-    { name: 'archive-connection', run: async (ctx) => { await archiveConnection(deps, ctx) } }
+    { name: 'archive-connection', run: async (ctx) => await onFreshConnection(deps, ctx, async () => { await archiveConnection(deps, ctx) }) }
   ]
 }
 
@@ -56,7 +56,7 @@ async function archiveConnection (deps: AtlanHandlerDeps, ctx: Ctx): Promise<voi
       ? `connection "${connection.name}" is already gone`
       : ctx.removeData ? `connection "${connection.name}" purged (${target.guid})` : `connection "${connection.name}" archived (${target.guid}); removeData purges it`)
   } catch (err) {
-    if (err instanceof PermanentUpstreamError && err.upstreamStatus === 403) {
+    if (err instanceof PermanentUpstreamError && err.upstreamStatus === 403 && await rideOutFreshConnection(deps, ctx, err) === undefined) {
       throw new PermanentUpstreamError(`${err.message}; this service must be an admin of connection "${connection.name}" to remove it`, 403)
     }
     throw err
