@@ -8,7 +8,6 @@ import { routeSchema } from '../openapi/openapi-spec.js'
 import type { ComponentTaskRequest } from '../queue/task-service.js'
 import { initialLogs } from '../queue/task-service.js'
 import type { ValidatedDescriptor } from '../descriptor/types.js'
-import { attachEnrichedInfo } from '../descriptor/enriched-info.js'
 
 interface ProvisioningBody {
   descriptorKind?: unknown
@@ -33,10 +32,9 @@ export default async function provisioningRoutes (app: FastifyInstance): Promise
   for (const kind of ['provision', 'unprovision'] as const) {
     const handler = async (request: FastifyRequest<{ Body: ProvisioningBody }>, reply: FastifyReply): Promise<FastifyReply> => {
       const body = request.body
-      const validated: ValidatedDescriptor = app.validateDescriptor(body.descriptorKind, body.descriptor)
-      if (kind === 'unprovision' && typeof body.latestEnrichedDescriptor === 'string') {
-        attachEnrichedInfo(validated, body.latestEnrichedDescriptor)
-      }
+      const enriched = kind === 'unprovision' && typeof body.latestEnrichedDescriptor === 'string' ? body.latestEnrichedDescriptor : undefined
+      const validated: ValidatedDescriptor = await app.validateDescriptor(body.descriptorKind, body.descriptor,
+        enriched === undefined ? {} : { latestEnrichedDescriptor: enriched })
       return await submitOrFinish(app, reply, {
         kind,
         validated,
