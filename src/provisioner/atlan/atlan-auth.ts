@@ -16,14 +16,17 @@ export type AtlanAuthSettings =
   | { auth: 'oauth_client', clientId: string, clientSecret: string }
 
 export interface AtlanAuthOptions {
+  /** The tenant base (ATLAN_URL); required. */
   baseUrl: string
-  /** Timeout of the token call, ms. */
+  /** Timeout of the token call, ms; required. */
   timeoutMs: number
-  /** The (rate-limited) fetch every Atlan call goes through. */
+  /** The (rate-limited) fetch every Atlan call goes through; required. */
   fetch: typeof fetch
   /** Refresh this long before expiry (at most half the lifetime). Default 60000. */
   refreshSkewMs?: number
+  /** Clock, for tests. Default Date.now. */
   now?: () => number
+  /** Masks other known secret values in the token call's error answers (the client secret always is). Default none. */
   redact?: (s: string) => string
 }
 

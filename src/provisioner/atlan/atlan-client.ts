@@ -252,17 +252,26 @@ export function classifyAtlanError (status: number, problem: UpstreamProblem): U
 const MAX_INLINE_WAIT_MS = 500
 
 export interface AtlanClientSettings {
+  /** ATLAN_URL; unset makes the client refuse to be built (ConfigError). */
   url?: string
+  /** API token or OAuth client. */
   auth: AtlanAuthSettings
+  /** Timeout of one attempt, ms (ATLAN_REQUEST_TIMEOUT_MS, default 30000). */
   requestTimeoutMs: number
+  /** In-process retries of one call (ATLAN_CALL_RETRIES, default 3). */
   retries: number
+  /** First backoff, ms (ATLAN_RETRY_BASE_MS, default 500). */
   retryBaseMs: number
 }
 
 export interface AtlanClientDeps {
+  /** The per-minute budget and lock-out every request takes part in; required. */
   gate: AtlanRateGate
+  /** Shared concurrency limit. Default none. */
   limiter?: ConcurrencyLimiter
+  /** Masks known secret values in upstream text (Atlan's own credentials always are). Default none. */
   redact?: (s: string) => string
+  /** Default globalThis.fetch. */
   fetch?: typeof fetch
 }
 
