@@ -5,6 +5,7 @@
  */
 import { airbyteSimulatorEntry } from './airbyte/airbyte-simulator-entry.js'
 import { atlanSimulatorEntry } from './atlan/atlan-simulator-entry.js'
+import { incortaSimulatorEntry } from './incorta/incorta-simulator-entry.js'
 
 export interface RunningSimulator {
   /** Shown in the sandbox banner: `Airbyte simulator at http://127.0.0.1:41234/api/public/v1 (workspace ...)`. */
@@ -26,7 +27,7 @@ export interface SimulatorEntry {
   start: (env: Record<string, string | undefined>) => Promise<RunningSimulator>
 }
 
-export const SIMULATORS: readonly SimulatorEntry[] = [airbyteSimulatorEntry, atlanSimulatorEntry]
+export const SIMULATORS: readonly SimulatorEntry[] = [airbyteSimulatorEntry, incortaSimulatorEntry, atlanSimulatorEntry]
 
 /** Starts every simulator; if one fails, closes those already started. */
 export async function startSimulators (env: Record<string, string | undefined>): Promise<RunningSimulator[]> {

@@ -25,7 +25,7 @@ async function replicas (t: Test, env: Record<string, string> = {}): Promise<{ p
   t.teardown(async () => { await deleteKeys(redis.url, prefix) })
   const apps: FastifyInstance[] = []
   for (let i = 0; i < 2; i++) {
-    const config = loadConfig({ REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', AUTH_BEARER_TOKENS_FILE: file, RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_MS: '60000', ...env })
+    const config = loadConfig({ LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0', REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', AUTH_BEARER_TOKENS_FILE: file, RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_MS: '60000', ...env })
     const app = await buildApp({ config, registry: createHandlerRegistry(config), secrets: createSecretStore({}), logger: false })
     t.teardown(async () => { await app.close() })
     apps.push(app)
