@@ -2,14 +2,15 @@ import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { checkReply } from '../../src/openapi/contract-check.js'
 import { startAtlanSimulator } from '../../src/sandbox/atlan/atlan-simulator.js'
-import { postJson, startStack, waitForStatus } from '../helpers/stack.js'
+import { startIncortaStack } from '../helpers/incorta-stack.js'
+import { postJson, waitForStatus } from '../helpers/stack.js'
 
 const example = (name: string): Record<string, unknown> => JSON.parse(readFileSync(new URL(`../../examples/${name}`, import.meta.url), 'utf8')) as Record<string, unknown>
 
-t.test('the example data product (Airbyte -> Atlan) provisions in dependsOn order, grants access, and unprovisions in reverse', async t => {
+t.test('the main example (Airbyte -> Incorta -> Atlan) provisions in dependsOn order, grants access, and unprovisions in reverse', async t => {
   const atlan = await startAtlanSimulator({ indexLagMs: 200 })
   t.teardown(atlan.close)
-  const stack = await startStack(t, { env: { ATLAN_URL: atlan.url, ATLAN_API_TOKEN: atlan.apiToken, ATLAN_RETRY_BASE_MS: '10' } })
+  const stack = await startIncortaStack(t, { stack: { sim: { syncDurationMs: 300 } }, env: { ATLAN_URL: atlan.url, ATLAN_API_TOKEN: atlan.apiToken, ATLAN_RETRY_BASE_MS: '10' } })
   const phases = (status: { logs: Array<{ phase?: string }> }): string[] => status.logs.map((l) => l.phase ?? '')
   const firstIndex = (list: string[], prefix: string): number => list.findIndex((p) => p.startsWith(prefix))
   const lastIndex = (list: string[], prefix: string): number => list.map((p) => p.startsWith(prefix)).lastIndexOf(true)
@@ -20,7 +21,12 @@ t.test('the example data product (Airbyte -> Atlan) provisions in dependsOn orde
   t.same(checkReply('GET', `/v1/provision/${provision.text}/status`, 200, 'application/json', provisioned), [])
   t.equal(provisioned.status, 'COMPLETED', provisioned.result)
   const order = phases(provisioned)
-  t.ok(lastIndex(order, 'Orders ingestion') < firstIndex(order, 'Orders catalog entry'), 'Airbyte first, then Atlan')
+  t.ok(lastIndex(order, 'Orders ingestion') < firstIndex(order, 'Orders analytics load'), 'Airbyte first, then Incorta')
+  t.ok(lastIndex(order, 'Orders analytics load') < firstIndex(order, 'Orders catalog entry'), 'Incorta, then Atlan')
+  t.equal(stack.incorta.model.allJobs('demo').filter((j) => j.schemaName === 'orders').length, 1, 'the orders schema was loaded')
+  t.same(Object.keys(provisioned.info.privateInfo).sort(), [
+    'urn:dmb:cmp:finance:cashflow:0:orders-catalog', 'urn:dmb:cmp:finance:cashflow:0:orders-incorta', 'urn:dmb:cmp:finance:cashflow:0:orders-ingestion'
+  ], 'info for the three components')
   t.equal(stack.sim.state.connections.size, 1)
   t.equal([...atlan.store.entities.values()].filter((e) => e.typeName === 'Connection').length, 1)
   t.equal([...atlan.store.entities.values()].filter((e) => e.typeName === 'Persona').length, 1)
@@ -38,7 +44,8 @@ t.test('the example data product (Airbyte -> Atlan) provisions in dependsOn orde
   const removed = await waitForStatus(`${stack.base}/v1/provision/${unprovision.text}/status`, { deadlineMs: 60_000 })
   t.equal(removed.status, 'COMPLETED', removed.result)
   const reverse = phases(removed)
-  t.ok(lastIndex(reverse, 'Orders catalog entry') < firstIndex(reverse, 'Orders ingestion'), 'Atlan first, then Airbyte')
+  t.ok(lastIndex(reverse, 'Orders catalog entry') < firstIndex(reverse, 'Orders analytics load'), 'Atlan first')
+  t.ok(lastIndex(reverse, 'Orders analytics load') < firstIndex(reverse, 'Orders ingestion'), 'then Incorta, then Airbyte')
   t.equal(stack.sim.state.connections.size, 0)
   t.equal([...atlan.store.entities.values()].find((e) => e.typeName === 'Connection')?.status, 'DELETED', 'the Atlan connection is archived')
 })
