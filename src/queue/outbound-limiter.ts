@@ -4,7 +4,7 @@
  * Target clients wrap each HTTP attempt in `run`.
  */
 import { randomUUID } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis-connection.js'
 
 const ACQUIRE = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
@@ -29,7 +29,8 @@ export interface RedisLimiterOptions {
   pollMaxMs?: number
 }
 
-export function createRedisLimiter (redis: Redis, key: string, opts: RedisLimiterOptions): OutboundLimiter {
+/** `key`: RedisKeys.limiter(target id). */
+export function createRedisLimiter (redis: RedisClient, key: string, opts: RedisLimiterOptions): OutboundLimiter {
   const pollMaxMs = opts.pollMaxMs ?? 100
   const acquire = async (lease: string): Promise<void> => {
     for (let attempt = 0; ; attempt++) {

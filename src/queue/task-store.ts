@@ -1,9 +1,10 @@
 /**
- * Task state in Redis: `<prefix>:task:<token>` (a hash: kind, status, result, info, ...) and
- * `<prefix>:task:<token>:logs` (a list of JSON log entries). Written by the submitter and the engine, read by the
- * status routes of any API replica. Finished tasks expire after the retention period. Never holds a secret value.
+ * Task state in Redis: `{<prefix>}:task:<token>` (a hash: kind, status, result, info, ...) and
+ * `{<prefix>}:task:<token>:logs` (a list of JSON log entries; names in src/queue/redis-keys.ts). Written by the
+ * submitter and the engine, read by the status routes of any API replica. Finished tasks expire after the retention period. Never holds a secret value.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis-connection.js'
+import type { RedisKeys } from './redis-keys.js'
 import type { TaskKind, TaskLogEntry, TaskStatus, TaskView } from './task-types.js'
 
 /** A task's log is capped so a runaway poll loop cannot grow Redis without bound. */
@@ -27,13 +28,13 @@ function checked (token: string): string {
 
 export class TaskStore {
   constructor (
-    private readonly redis: Redis,
-    private readonly prefix: string,
+    private readonly redis: RedisClient,
+    private readonly keys: RedisKeys,
     private readonly retentionSeconds: number
   ) {}
 
-  taskKey (token: string): string { return `${this.prefix}:task:${checked(token)}` }
-  logsKey (token: string): string { return `${this.prefix}:task:${checked(token)}:logs` }
+  taskKey (token: string): string { return this.keys.task(checked(token)) }
+  logsKey (token: string): string { return this.keys.taskLogs(checked(token)) }
 
   /** The task, or undefined for a token no task has (never issued, expired, or not a token at all). */
   async get (token: string): Promise<TaskView | undefined> {
