@@ -4,10 +4,10 @@
  * own credentials, its outbound limits and the factory of its Handler; the queue, routes, descriptor and
  * outbound layers never import a module's folder.
  */
-import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { ConfigEnv } from '../config-env.js'
 import type { ConcurrencyLimiter } from '../outbound/upstream-http.js'
+import type { RedisClient } from '../queue/redis-connection.js'
 import type { Handler } from './handler.js'
 
 /** Outbound limits of one target, shared by every worker process through Redis. */
@@ -30,9 +30,10 @@ export interface HandlerDeps {
   logger?: Logger
   /**
    * Redis shared by every worker, for a module's own cross-worker state (a per-minute request budget, name
-   * reservations), its keys under `keyPrefix` (`<QUEUE_PREFIX>:<module id>`). None in the API role.
+   * reservations), its keys under `keyPrefix` (`{<QUEUE_PREFIX>}:<module id>`: one hash tag, so a script may
+   * touch several of them on a Redis Cluster). None in the API role.
    */
-  shared?: { redis: Redis, keyPrefix: string }
+  shared?: { redis: RedisClient, keyPrefix: string }
 }
 
 export interface HandlerModule<C = unknown, Id extends string = string> {

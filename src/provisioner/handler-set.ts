@@ -3,9 +3,9 @@
  * of handler modules. Target clients are created lazily: the API role validates with the handlers' schemas
  * and never calls a target.
  */
-import type { Redis } from 'ioredis'
 import type { Config } from '../config.js'
 import type { ConcurrencyLimiter } from '../outbound/upstream-http.js'
+import type { RedisClient } from '../queue/redis-connection.js'
 import type { SecretScrubber } from '../secrets/secret-scrubber.js'
 import type { HandlerModule } from './handler-module.js'
 import { handlerModules } from './handler-modules.js'
@@ -18,7 +18,7 @@ export interface HandlerSetDeps {
   /** Masks known secret values in every upstream text, before it is shortened or quoted. */
   scrubber?: SecretScrubber
   /** Redis shared by the workers; each module gets its own key prefix below `keyPrefix`. */
-  shared?: { redis: Redis, keyPrefix: string }
+  shared?: { redis: RedisClient, keyPrefix: string }
 }
 
 /** What the handlers are built from (the descriptor-parsing threads get only this, without credentials). */

@@ -236,7 +236,7 @@ t.test('the rate-limit lock-out is survived: every task completes and no request
   t.ok(limited.length >= 1, 'the tenant limit was hit')
   const redis = new Redis(stack.redis.url)
   t.teardown(() => { redis.disconnect() })
-  t.ok(await redis.zcard(`${stack.prefix}:atlan:rate:window`) > 0, 'the budget is counted in Redis, shared by every worker')
+  t.ok(await redis.zcard(`{${stack.prefix}}:atlan:rate:window`) > 0, 'the budget is counted in Redis, shared by every worker')
   for (const hit of limited) {
     // Each 429 starts a lock-out of 1.5 s on the simulator's clock: no other request may arrive inside it.
     const during = atlan.requests.filter((r) => r !== hit && r.at >= hit.at && r.at < hit.at + 1500)

@@ -3,7 +3,7 @@
  * and the factory that builds the handler around a lazily created client, the principal mapping, the per-minute
  * budget and the qualified-name reservations (shared through Redis in workers, in-process in the API role).
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../../queue/redis-connection.js'
 import { defineHandlerModule } from '../handler-module.js'
 import { createAtlanClient, type AtlanClient } from './atlan-client.js'
 import { ATLAN_CREDENTIAL_VARIABLES, readAtlanConfig, type AtlanConfig } from './atlan-config.js'
@@ -26,7 +26,7 @@ function authSettings (config: AtlanConfig): AtlanAuthSettings {
   return { auth: 'api_token', apiToken: config.apiToken }
 }
 
-function reservations (shared: { redis: Redis, keyPrefix: string } | undefined): (qualifiedName: string) => Promise<boolean> {
+function reservations (shared: { redis: RedisClient, keyPrefix: string } | undefined): (qualifiedName: string) => Promise<boolean> {
   if (shared !== undefined) {
     return async (qn) => await shared.redis.set(`${shared.keyPrefix}:qualified-name:${qn}`, '1', 'PX', RESERVATION_MS, 'NX') === 'OK'
   }
@@ -40,7 +40,7 @@ function reservations (shared: { redis: Redis, keyPrefix: string } | undefined):
   }
 }
 
-function recentWrites (shared: { redis: Redis, keyPrefix: string } | undefined): RecentWrites {
+function recentWrites (shared: { redis: RedisClient, keyPrefix: string } | undefined): RecentWrites {
   if (shared === undefined) return memoryRecentWrites()
   const key = (typeName: string, name: string): string => `${shared.keyPrefix}:recent:${typeName}:${name}`
   return {

@@ -7,9 +7,9 @@
  * `{ waitMs }`, so throttling parks the job instead of holding a worker slot and never fails a task.
  */
 import { setTimeout as delay } from 'node:timers/promises'
-import type { Redis } from 'ioredis'
 import { TransientUpstreamError } from '../../errors.js'
 import { parseRetryAfter } from '../../outbound/upstream-http.js'
+import type { RedisClient } from '../../queue/redis-connection.js'
 import type { Step, StepContext, StepOutcome } from '../handler.js'
 
 /** What the tenant's window allows right now. */
@@ -51,7 +51,7 @@ return 1
 let sequence = 0
 
 /** The gate shared through Redis: `<prefix>:window` (sorted set of request times) and `<prefix>:lockout`. */
-export function redisRateGate (redis: Redis, keyPrefix: string, perMinute: number): AtlanRateGate {
+export function redisRateGate (redis: RedisClient, keyPrefix: string, perMinute: number): AtlanRateGate {
   const windowKey = `${keyPrefix}:window`
   const lockKey = `${keyPrefix}:lockout`
   const unavailable = (err: unknown): never => {
