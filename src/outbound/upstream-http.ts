@@ -280,8 +280,9 @@ export function parseProblem (answer: { status: number, text: string }): Upstrea
   }
   const b = body as Record<string, unknown>
   const data = b.data !== null && typeof b.data === 'object' ? b.data as Record<string, unknown> : undefined
-  const type = shortType(b.type) ?? str(b.title) ?? str(b.error)
-  const message = str(data?.message) ?? str(b.detail) ?? str(b.message) ?? str(b.error_description) ?? str(b.title)
+  // Atlas (Atlan's metadata store) answers `{errorCode: "ATLAS-404-00-009", errorMessage, errorCause?}`.
+  const type = shortType(b.type) ?? str(b.title) ?? str(b.error) ?? str(b.errorCode)
+  const message = str(data?.message) ?? str(b.detail) ?? str(b.message) ?? str(b.error_description) ?? str(b.errorMessage) ?? str(b.title)
   const head = type === undefined ? String(answer.status) : `${answer.status} ${type}`
   return { type, message, reason: message === undefined || message === type ? head : `${head}: ${excerpt(message)}` }
 }

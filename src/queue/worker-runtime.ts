@@ -42,6 +42,8 @@ export function startWorkerRuntime (config: Config, secrets: SecretStore, logger
   const sections = config.handlers as Record<string, unknown>
   const registry = createHandlerRegistry(config, {
     ...deps,
+    // Hash-tagged like every own key, so a module's multi-key scripts stay in one Redis Cluster slot.
+    shared: { redis, keyPrefix: keys.tagged },
     limiterFor: (module) => {
       const limits = module.outboundLimits(sections[module.id])
       return createRedisLimiter(redis, keys.limiter(module.id), { max: limits.maxConcurrent, leaseMs: limits.leaseMs })
