@@ -64,6 +64,16 @@ export function upstreamCallMetrics (target: string, operation: string): Upstrea
   }
 }
 
+/** A client's own limiter made a call wait (a shared per-minute budget spent), outside the generic layer. */
+export function rateLimitWaited (target: string): void {
+  upstreamRateLimitWaits.inc({ target: targetLabel(target) })
+}
+
+/** A target shut every call out for a while (a 429 lock-out shared by the workers), outside the generic layer. */
+export function lockedOut (target: string): void {
+  upstreamLockouts.inc({ target: targetLabel(target) })
+}
+
 export function tokenRefreshed (target: string, ok: boolean): void {
   upstreamTokenRefreshes.inc({ target: targetLabel(target), outcome: ok ? 'success' : 'failure' })
 }

@@ -8,6 +8,8 @@ import { PermanentUpstreamError, TransientUpstreamError } from '../../errors.js'
 import { staticBearer, type CredentialProvider } from '../../outbound/credential-provider.js'
 import { abortable, networkReason, parseProblem, parseRetryAfter } from '../../outbound/upstream-http.js'
 import { SecretScrubber } from '../../secrets/secret-scrubber.js'
+import { inSpan, SpanKind } from '../../observability/tracing.js'
+import { tokenRefreshed } from '../../observability/upstream-telemetry.js'
 
 export const OAUTH_TOKEN_PATH = '/api/service/oauth-clients/token'
 
@@ -44,7 +46,21 @@ export function atlanCredentials (settings: AtlanAuthSettings, opts: AtlanAuthOp
   let cached: { header: string, refreshAt: number } | undefined
   let inFlight: Promise<{ header: string, refreshAt: number }> | undefined
 
-  const mint = async (): Promise<{ header: string, refreshAt: number }> => {
+  // One span and one count per token call, as for every other target's token (credential-provider.ts).
+  const mint = async (): Promise<{ header: string, refreshAt: number }> => await inSpan(`POST ${OAUTH_TOKEN_PATH}`, {
+    'http.request.method': 'POST', 'url.template': OAUTH_TOKEN_PATH, 'tech_adapter.target': 'atlan', 'tech_adapter.token_request': true
+  }, async () => {
+    try {
+      const token = await mintOnce()
+      tokenRefreshed('atlan', true)
+      return token
+    } catch (err) {
+      tokenRefreshed('atlan', false)
+      throw err
+    }
+  }, SpanKind.CLIENT)
+
+  const mintOnce = async (): Promise<{ header: string, refreshAt: number }> => {
     let res: Response
     try {
       res = await opts.fetch(url, {

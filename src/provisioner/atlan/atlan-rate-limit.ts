@@ -9,6 +9,7 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import { TransientUpstreamError } from '../../errors.js'
 import { parseRetryAfter } from '../../outbound/upstream-http.js'
+import { lockedOut, rateLimitWaited } from '../../observability/upstream-telemetry.js'
 import type { RedisClient } from '../../queue/redis-connection.js'
 import type { Step, StepContext, StepOutcome } from '../handler.js'
 
@@ -108,6 +109,7 @@ export function rateLimitedFetch (gate: AtlanRateGate, inner: typeof fetch, opts
     for (;;) {
       const answer = await gate.acquire()
       if (answer.kind === 'ok') break
+      rateLimitWaited('atlan')
       if (answer.waitMs <= maxInline) {
         await delay(answer.waitMs, undefined, { signal: init?.signal ?? undefined })
         continue
@@ -118,7 +120,10 @@ export function rateLimitedFetch (gate: AtlanRateGate, inner: typeof fetch, opts
         : `the shared budget of Atlan requests for this minute is spent; the next one is free in ${seconds} s`, answer.waitMs)
     }
     const res = await inner(input, init)
-    if (res.status === 429) await gate.lockOut(parseRetryAfter(res.headers) ?? DEFAULT_LOCKOUT_MS)
+    if (res.status === 429) {
+      lockedOut('atlan')
+      await gate.lockOut(parseRetryAfter(res.headers) ?? DEFAULT_LOCKOUT_MS)
+    }
     return res
   }
 }

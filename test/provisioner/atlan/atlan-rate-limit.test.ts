@@ -5,7 +5,9 @@ import {
   AtlanThrottledError, memoryRateGate, pauseWhenThrottled, rateLimitedFetch, redisRateGate, throttleWait
 } from '../../../src/provisioner/atlan/atlan-rate-limit.js'
 import type { StepContext } from '../../../src/provisioner/handler.js'
+import { metricsRegistry } from '../../../src/observability/metrics.js'
 import { deleteKeys, testRedis, uniquePrefix } from '../../helpers/redis-server.js'
+import { parseExposition, valueOf } from '../../observability/exposition.js'
 
 const redis = await testRedis()
 const prefix = uniquePrefix('atlan-rate')
@@ -68,4 +70,16 @@ t.test('a step paused by throttling returns a wait instead of failing; other err
   t.same(await atlan429.run(ctx), { waitMs: 60_000 })
   const other = pauseWhenThrottled({ name: 's', run: async () => { throw new TransientUpstreamError('Atlan 502', 502) } })
   await t.rejects(other.run(ctx), /502/)
+})
+
+t.test('lock-outs and waits on the shared budget show in the upstream metrics of the atlan target', async t => {
+  const read = async (name: string): Promise<number> => valueOf(parseExposition(await metricsRegistry.metrics()), name, { target: 'atlan' })
+  const before = { waits: await read('tech_adapter_upstream_rate_limit_waits_total'), lockouts: await read('tech_adapter_upstream_lockouts_total') }
+  const now = 2_000_000
+  const gate = memoryRateGate(1, () => now)
+  const limited = rateLimitedFetch(gate, async () => new Response('{}', { status: 429, headers: { 'retry-after': '5' } }), { maxInlineWaitMs: 0 })
+  t.equal((await limited('http://atlan.test/x')).status, 429)
+  t.ok(await limited('http://atlan.test/x').catch((e: unknown) => e) instanceof AtlanThrottledError)
+  t.equal(await read('tech_adapter_upstream_lockouts_total') - before.lockouts, 1, 'one lock-out')
+  t.equal(await read('tech_adapter_upstream_rate_limit_waits_total') - before.waits, 1, 'one wait')
 })
