@@ -16,6 +16,7 @@ import { createHandlerRegistry } from '../src/provisioner/handler-set.js'
 import { createSecretStore } from '../src/secrets/secret-store.js'
 import { findOrStartRedis } from '../src/sandbox/local-redis.js'
 import { deleteKeys } from '../test/helpers/redis-server.js'
+import { cashflowProduct } from '../test/fixtures/cashflow-product.js'
 
 const MIB = 1024 * 1024
 const LIMITS_OFF = { MAX_DESCRIPTOR_BYTES: String(64 * MIB), MAX_DESCRIPTOR_NODES: '100000000', MAX_KEYS_PER_MAPPING: '10000000', DESCRIPTOR_PARSE_TIMEOUT_MS: '600000' }
@@ -38,17 +39,9 @@ const bomb = (levels: number): string => {
   for (let i = 1; i < levels; i++) lines.push(`l${i}: &l${i} [${Array(10).fill(`*l${i - 1}`).join(', ')}]`)
   return lines.join('\n') + '\n'
 }
-const components = (n: number): string => JSON.stringify({
-  id: 'urn:dmb:dp:finance:cashflow:0',
-  name: 'CashFlow',
-  kind: 'dataproduct',
-  domain: 'finance',
-  version: '0.2.0',
-  environment: 'development',
-  dataProductOwner: 'user:jane.doe_company.com',
-  devGroup: 'group:datameshplatform',
-  components: Array.from({ length: n }, (_, i) => ({ id: `urn:dmb:cmp:finance:cashflow:0:dbt-${i}`, name: `dbt-${i}`, kind: 'workload', useCaseTemplateId: 'urn:dmb:utm:dbt-standard:0.0.0' }))
-})
+const components = (n: number): string => JSON.stringify(cashflowProduct(
+  Array.from({ length: n }, (_, i) => ({ id: `urn:dmb:cmp:finance:cashflow:0:dbt-${i}`, name: `dbt-${i}`, kind: 'workload', useCaseTemplateId: 'urn:dmb:utm:dbt-standard:0.0.0' }))
+))
 
 interface Case { name: string, kind?: string, text: () => string }
 const CASES: Case[] = [

@@ -4,6 +4,7 @@ import { validateDescriptor, specificValidator, type HandlerRouting, type Valida
 import type { Component, ValidatedDescriptor } from '../../src/descriptor/types.js'
 import type { Handler } from '../../src/provisioner/handler.js'
 import { DescriptorInvalidError, type InputProblem } from '../../src/errors.js'
+import { cashflowProduct } from '../fixtures/cashflow-product.js'
 
 // A stand-in for a real handler: the validator only reads id, useCaseTemplateIds, specificSchema and checkSpecific.
 function fakeHandler (id = 'fake', useCaseTemplateIds = ['urn:dmb:utm:fake-standard']): Handler {
@@ -76,20 +77,7 @@ function component ({ name, useCase = 'urn:dmb:utm:fake-standard:0.0.0', depends
   return { id: CMP + name, name, kind, version: '0.0.1', infrastructureTemplateId: 'urn:dmb:itm:provisioner:0', useCaseTemplateId: useCase, dependsOn: dependsOn.map((d) => CMP + d), specific }
 }
 function dataProduct (components: Array<Record<string, unknown>>, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    id: 'urn:dmb:dp:finance:cashflow:0',
-    name: 'CashFlow',
-    kind: 'dataproduct',
-    domain: 'finance',
-    version: '0.2.0',
-    environment: 'development',
-    dataProductOwner: 'user:jane.doe_company.com',
-    devGroup: 'group:datameshplatform',
-    informationSLA: null,
-    specific: {},
-    components,
-    ...extra
-  }
+  return cashflowProduct(components, { informationSLA: null, specific: {}, ...extra })
 }
 const asComponentDescriptor = (dp: Record<string, unknown>, id: string): string => JSON.stringify({ dataProduct: dp, componentIdToProvision: CMP + id })
 const asDataProductDescriptor = (dp: Record<string, unknown>): string => JSON.stringify(dp)

@@ -4,6 +4,7 @@ import { checkReply } from '../../src/openapi/contract-check.js'
 import { CONNECTION_ADMIN_PACKAGE, startAtlanSimulator, type AtlanSimulator, type AtlanSimulatorOptions } from '../../src/sandbox/atlan/atlan-simulator.js'
 import { eventually, spawnService } from '../helpers/service-process.js'
 import { getJson, postJson, startStack, waitForStatus, type Stack } from '../helpers/stack.js'
+import { cashflowProduct } from '../fixtures/cashflow-product.js'
 
 const COMPONENT = 'urn:dmb:cmp:finance:cashflow:0:orders-catalog'
 
@@ -23,26 +24,16 @@ async function atlanStack (t: Test, simOpts: AtlanSimulatorOptions = {}, env: Re
 }
 
 function atlanRequest (specific: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  const dp = {
-    id: 'urn:dmb:dp:finance:cashflow:0',
-    name: 'CashFlow',
-    kind: 'dataproduct',
-    domain: 'finance',
-    version: '0.2.0',
-    environment: 'development',
-    dataProductOwner: 'user:jane.doe_company.com',
-    devGroup: 'group:datameshplatform',
-    components: [{
-      id: COMPONENT,
-      name: 'Orders catalog entry',
-      kind: 'outputport',
-      version: '0.0.1',
-      useCaseTemplateId: 'urn:dmb:utm:atlan-catalog:0.0.0',
-      infrastructureTemplateId: 'urn:dmb:itm:provisioner:0',
-      dependsOn: [],
-      specific: { connection: { name: 'finance-cashflow-0', connectorType: 'snowflake' }, ...specific }
-    }]
-  }
+  const dp = cashflowProduct([{
+    id: COMPONENT,
+    name: 'Orders catalog entry',
+    kind: 'outputport',
+    version: '0.0.1',
+    useCaseTemplateId: 'urn:dmb:utm:atlan-catalog:0.0.0',
+    infrastructureTemplateId: 'urn:dmb:itm:provisioner:0',
+    dependsOn: [],
+    specific: { connection: { name: 'finance-cashflow-0', connectorType: 'snowflake' }, ...specific }
+  }])
   return { descriptorKind: 'COMPONENT_DESCRIPTOR', descriptor: JSON.stringify({ dataProduct: dp, componentIdToProvision: COMPONENT }), ...extra }
 }
 

@@ -7,6 +7,7 @@ import type { Test } from 'tap'
 import { loadConfig, type Config } from '../../src/config.js'
 import { startService, type RunningService } from '../../src/main.js'
 import { startAirbyteSimulator, type AirbyteSimulator, type AirbyteSimulatorOptions } from '../../src/sandbox/airbyte/airbyte-simulator.js'
+import { cashflowProduct } from '../fixtures/cashflow-product.js'
 import { deleteKeys, testRedis, uniquePrefix, type TestRedis } from './redis-server.js'
 
 export const FAST_ENV: Record<string, string> = {
@@ -121,26 +122,16 @@ export function airbyteRequest (name: string, mutate: (specific: any, dp: any) =
     destination: { name: `${name}-destination`, connectionConfiguration: { destinationType: 'snowflake', host: 'wh', database: 'DB', schema: 'S', username: 'loader', password: '${secret:snowflake-password}' } },
     connection: { name: `${name}-connection`, schedule: { scheduleType: 'cron', cronExpression: '0 0 2 * * ?' } }
   }
-  const dp: any = {
-    id: 'urn:dmb:dp:finance:cashflow:0',
-    name: 'CashFlow',
-    kind: 'dataproduct',
-    domain: 'finance',
-    version: '0.2.0',
-    environment: 'development',
-    dataProductOwner: 'user:jane.doe_company.com',
-    devGroup: 'group:datameshplatform',
-    components: [{
-      id: componentId,
-      name,
-      kind: 'workload',
-      version: '0.0.1',
-      useCaseTemplateId: 'urn:dmb:utm:airbyte-standard:0.0.0',
-      infrastructureTemplateId: 'urn:dmb:itm:provisioner:0',
-      dependsOn: [],
-      specific
-    }]
-  }
+  const dp: any = cashflowProduct([{
+    id: componentId,
+    name,
+    kind: 'workload',
+    version: '0.0.1',
+    useCaseTemplateId: 'urn:dmb:utm:airbyte-standard:0.0.0',
+    infrastructureTemplateId: 'urn:dmb:itm:provisioner:0',
+    dependsOn: [],
+    specific
+  }])
   mutate(specific, dp)
   return {
     descriptorKind: 'COMPONENT_DESCRIPTOR',
