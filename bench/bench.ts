@@ -4,7 +4,8 @@
  *  1. POST /v1/provision with a ~4 KB 3-component COMPONENT_DESCRIPTOR vs a bare Fastify route doing
  *     yaml.parse + queue.add on the same body (32 connections).
  *  2. GET /v1/provision/{token}/status vs a bare Fastify route doing one Redis GET.
- *  3. 1,000 component provisions end to end against the zero-latency Airbyte simulator (API and worker as
+ *  3. Calls per provision and Redis bytes per data product (bench-provision-costs.ts).
+ *  4. 1,000 component provisions end to end against the zero-latency Airbyte simulator (API and worker as
  *     separate processes): wall time, components/s, RSS of both at the end.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -15,13 +16,14 @@ import { parse, stringify } from 'yaml'
 import { startAirbyteSimulator } from '../src/sandbox/airbyte/airbyte-simulator.js'
 import { findOrStartRedis } from '../src/sandbox/local-redis.js'
 import { deleteKeys } from '../test/helpers/redis-server.js'
+import { callsPerProvision, redisBytesPerDataProduct } from './bench-provision-costs.js'
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url))
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32)
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10)
 const E2E_COMPONENTS = Number(process.env.BENCH_COMPONENTS ?? 1000)
-/** Which parts to run, comma-separated: enqueue, status, e2e (default all). */
-const PARTS = new Set((process.env.BENCH_PARTS ?? 'enqueue,status,e2e').split(','))
+/** Which parts to run, comma-separated: enqueue, status, calls, bytes, e2e (default all). */
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'enqueue,status,calls,bytes,e2e').split(','))
 
 function spawnListening (args: string[], env: Record<string, string>): Promise<{ child: ChildProcess, url: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
@@ -150,6 +152,17 @@ try {
   api.child.kill('SIGTERM')
   baseline.child.kill('SIGTERM')
   await deleteKeys(redis.url, prefix)
+
+  const service = async (serviceEnv: Record<string, string>): Promise<{ child: ChildProcess, url: string }> => {
+    const started = await spawnListening(['src/main.ts'], serviceEnv)
+    children.push(started.child)
+    return started
+  }
+  if (PARTS.has('calls')) {
+    await callsPerProvision(service, env, redis.url, prefix)
+    await deleteKeys(redis.url, `${prefix}-calls`)
+  }
+  if (PARTS.has('bytes')) await redisBytesPerDataProduct(service, env, [100, 300])
 
   if (PARTS.has('e2e')) {
     console.log(`\n-- end to end: ${E2E_COMPONENTS} component provisions, zero-latency simulator --`)
