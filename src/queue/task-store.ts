@@ -1,10 +1,11 @@
 /**
  * Task state in Redis: `<prefix>:task:<token>` (a hash: kind, status, result, info, ...) and
- * `<prefix>:task:<token>:logs` (a list of JSON log entries). Written by the submitter and the engine, read by the
+ * `<prefix>:task:<token>:logs` (a list of JSON log entries) and `<prefix>:task:<token>:checkpoints` (a hash of the
+ * components' checkpoints). Written by the submitter and the engine, read by the
  * status routes of any API replica. Finished tasks expire after the retention period. Never holds a secret value.
  */
 import type { Redis } from 'ioredis'
-import type { TaskKind, TaskLogEntry, TaskStatus, TaskView } from './task-types.js'
+import type { ComponentCheckpoint, TaskKind, TaskLogEntry, TaskStatus, TaskView } from './task-types.js'
 
 /** A task's log is capped so a runaway poll loop cannot grow Redis without bound. */
 export const MAX_LOG_ENTRIES = 1000
@@ -34,6 +35,19 @@ export class TaskStore {
 
   taskKey (token: string): string { return `${this.prefix}:task:${checked(token)}` }
   logsKey (token: string): string { return `${this.prefix}:task:${checked(token)}:logs` }
+  /** Component id -> JSON checkpoint: a step rewrites its own component's field, never the whole job data. */
+  checkpointsKey (token: string): string { return `${this.prefix}:task:${checked(token)}:checkpoints` }
+
+  async saveCheckpoint (token: string, componentId: string, checkpoint: ComponentCheckpoint): Promise<void> {
+    await this.redis.hset(this.checkpointsKey(token), componentId, JSON.stringify(checkpoint))
+  }
+
+  /** The checkpoints written since the job was added; a component absent here is still as the job data has it. */
+  async checkpoints (token: string): Promise<Record<string, ComponentCheckpoint>> {
+    const out: Record<string, ComponentCheckpoint> = {}
+    for (const [id, raw] of Object.entries(await this.redis.hgetall(this.checkpointsKey(token)))) out[id] = JSON.parse(raw) as ComponentCheckpoint
+    return out
+  }
 
   /** The task, or undefined for a token no task has (never issued, expired, or not a token at all). */
   async get (token: string): Promise<TaskView | undefined> {
@@ -94,6 +108,7 @@ export class TaskStore {
     await tx
       .expire(this.taskKey(token), this.retentionSeconds)
       .expire(this.logsKey(token), this.retentionSeconds)
+      .expire(this.checkpointsKey(token), this.retentionSeconds)
       .exec()
   }
 }

@@ -15,6 +15,7 @@ import { RedisLogThrottle } from './redis-log-throttle.js'
 import { TaskEngine } from './task-engine.js'
 import { TaskStore } from './task-store.js'
 import { ProvisionedRegistry } from './provisioned-registry.js'
+import { RedisResourceLedgers } from './resource-ledger.js'
 import { TASK_QUEUE_NAME } from './task-types.js'
 import { startTaskWorker, type TaskWorker } from './task-worker.js'
 
@@ -44,6 +45,7 @@ export function startWorkerRuntime (config: Config, secrets: SecretStore, logger
     store,
     lock: new ComponentLock(redis, config.queuePrefix, queue, store),
     provisioned: new ProvisionedRegistry(redis, config.queuePrefix),
+    ledgers: new RedisResourceLedgers(redis, config.queuePrefix),
     registry,
     secrets,
     logger,

@@ -34,7 +34,8 @@ export default async function provisioningRoutes (app: FastifyInstance): Promise
     const handler = async (request: FastifyRequest<{ Body: ProvisioningBody }>, reply: FastifyReply): Promise<FastifyReply> => {
       const body = request.body
       const validated: ValidatedDescriptor = app.validateDescriptor(body.descriptorKind, body.descriptor)
-      if (kind === 'unprovision' && typeof body.latestEnrichedDescriptor === 'string') {
+      // Provision reads it too: the ids it carries spare a name lookup through the whole workspace.
+      if (typeof body.latestEnrichedDescriptor === 'string') {
         attachEnrichedInfo(validated, body.latestEnrichedDescriptor)
       }
       return await submitOrFinish(app, reply, {
