@@ -181,7 +181,9 @@ try {
       AIRBYTE_MAX_CONCURRENT_REQUESTS: '64'
     }
     const e2eApi = await spawnListening(['src/main.ts'], { ...e2eEnv, ROLE: 'api', LOG_LEVEL: 'info' })
-    const worker = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { ...process.env, ...e2eEnv, ROLE: 'worker' }, stdio: 'inherit' })
+    // BENCH_CPU_PROF=<dir>: the worker writes a CPU profile there (node --cpu-prof) when it exits.
+    const prof = process.env.BENCH_CPU_PROF === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF]
+    const worker = spawn(process.execPath, [...prof, '--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { ...process.env, ...e2eEnv, ROLE: 'worker' }, stdio: 'inherit' })
     children.push(e2eApi.child, worker)
     const started = Date.now()
     const tokens: string[] = []
@@ -209,7 +211,8 @@ try {
     await deleteKeys(redis.url, `${prefix}-e2e`)
   }
 } finally {
-  for (const child of children) child.kill('SIGTERM')
+  // Once each: a second SIGTERM would kill a child mid-shutdown (and lose its CPU profile).
+  for (const child of children) if (!child.killed) child.kill('SIGTERM')
   await deleteKeys(redis.url, prefix)
   await redis.stop()
 }

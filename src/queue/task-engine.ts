@@ -90,9 +90,10 @@ export class TaskEngine {
     // A component's writes are chained so its last checkpoint always wins; components write side by side.
     const persistFor = (id: string) => async (): Promise<void> => {
       const next = (chains.get(id) ?? Promise.resolve()).then(async () => {
-        await run.flush()
         const cp = data.checkpoint[id]
-        if (cp !== undefined) await this.deps.store.saveCheckpoint(data.token, id, run.storable({ checkpoint: cp }).checkpoint)
+        if (cp === undefined) return await run.flush()
+        const stored = run.storable({ checkpoint: cp }).checkpoint
+        await run.flushWith(async (logs) => { await this.deps.store.saveCheckpoint(data.token, id, stored, logs) })
       })
       chains.set(id, next.catch(() => {}))
       await next

@@ -38,8 +38,15 @@ export class TaskStore {
   /** Component id -> JSON checkpoint: a step rewrites its own component's field, never the whole job data. */
   checkpointsKey (token: string): string { return `${this.prefix}:task:${checked(token)}:checkpoints` }
 
-  async saveCheckpoint (token: string, componentId: string, checkpoint: ComponentCheckpoint): Promise<void> {
-    await this.redis.hset(this.checkpointsKey(token), componentId, JSON.stringify(checkpoint))
+  /** One component's checkpoint, with the log entries buffered since the last one, in one round trip. */
+  async saveCheckpoint (token: string, componentId: string, checkpoint: ComponentCheckpoint, logs: TaskLogEntry[] = []): Promise<void> {
+    const batch = this.redis.pipeline()
+    if (logs.length > 0) {
+      batch.rpush(this.logsKey(token), ...logs.map(e => JSON.stringify(e))).ltrim(this.logsKey(token), -MAX_LOG_ENTRIES, -1)
+    }
+    const replies = await batch.hset(this.checkpointsKey(token), componentId, JSON.stringify(checkpoint)).exec()
+    const failed = replies?.find(([err]) => err !== null)?.[0]
+    if (failed !== undefined && failed !== null) throw failed
   }
 
   /** The checkpoints written since the job was added; a component absent here is still as the job data has it. */
