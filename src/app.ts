@@ -99,7 +99,8 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   await app.register(securityHeaders)
   await app.register(authentication, { authenticator, basePath: config.basePath, docsPublic: config.auth.docsPublic })
   await app.register(rateLimiting, { ...config.rateLimit, prefix: config.queuePrefix, basePath: config.basePath })
-  await app.register(descriptorValidation, { registry: deps.registry, secrets: deps.secrets, maxDescriptorBytes: config.maxDescriptorBytes })
+  // The pool's threads build their registry from the same configuration main.ts built deps.registry from.
+  await app.register(descriptorValidation, { registry: deps.registry, secrets: deps.secrets, limits: config.descriptorLimits, handlers: config })
 
   await app.register(async (scoped) => {
     await scoped.register(provisioningRoutes)

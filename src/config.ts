@@ -3,7 +3,9 @@
  * by variable name; nothing below this module reads `process.env`. Every secret variable also accepts
  * `<NAME>_FILE`, a path to a file holding the value (how Kubernetes mounts secrets).
  */
+import { availableParallelism } from 'node:os'
 import { ConfigEnv, type Env } from './config-env.js'
+import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_KEYS_PER_MAPPING, DEFAULT_MAX_NODES, type DescriptorLimits } from './descriptor/descriptor-limits.js'
 import { ConfigError } from './errors.js'
 import { ENV_PREFIX } from './secrets/secret-scope.js'
 import { HANDLER_IDS, handlerModules, type HandlerConfigs } from './provisioner/handler-modules.js'
@@ -99,6 +101,8 @@ export interface Config {
   extraRoutes: Record<string, string>
   /** Largest descriptor accepted, bytes. Default 1 MiB. */
   maxDescriptorBytes: number
+  /** The work one request's descriptors may cost (`maxBytes` is maxDescriptorBytes); each limit's variable and default are in descriptor-limits.ts. */
+  descriptorLimits: DescriptorLimits
   /** Step retries on transient upstream errors before a task fails. Default 8. */
   stepRetries: number
   /** First delay before a failed step is retried, ms; doubles with jitter up to stepRetryMaxMs. Default 2000. */
@@ -196,6 +200,7 @@ export function loadConfig (env: Env = process.env): Config {
   const credentialVariables = handlerModules().flatMap((m) => m.credentialVariables)
 
   const requestTimeoutMs = r.int('REQUEST_TIMEOUT_MS', 30_000, 50, 3_600_000)
+  const maxDescriptorBytes = r.int('MAX_DESCRIPTOR_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024)
   const config: Config = {
     port: r.int('PORT', 8093, 0, 65535),
     host: r.string('HOST') ?? '0.0.0.0',
@@ -210,7 +215,16 @@ export function loadConfig (env: Env = process.env): Config {
     serviceCredentials: serviceCredentialsFrom(env, credentialVariables),
     defaultHandler,
     extraRoutes,
-    maxDescriptorBytes: r.int('MAX_DESCRIPTOR_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    maxDescriptorBytes,
+    descriptorLimits: {
+      maxBytes: maxDescriptorBytes,
+      maxNodes: r.int('MAX_DESCRIPTOR_NODES', DEFAULT_MAX_NODES, 100, 100_000_000),
+      maxKeysPerMapping: r.int('MAX_KEYS_PER_MAPPING', DEFAULT_MAX_KEYS_PER_MAPPING, 10, 10_000_000),
+      maxDepth: DEFAULT_MAX_DEPTH,
+      parseTimeoutMs: r.int('DESCRIPTOR_PARSE_TIMEOUT_MS', 10_000, 10, 600_000),
+      inlineMaxBytes: r.int('DESCRIPTOR_INLINE_MAX_BYTES', 4096, 0, 64 * 1024 * 1024),
+      parseThreads: r.int('DESCRIPTOR_PARSE_THREADS', Math.max(1, availableParallelism() - 1), 1, 256)
+    },
     stepRetries: r.int('STEP_RETRIES', 8, 0, 100),
     stepRetryBaseMs: r.int('STEP_RETRY_BASE_MS', 2_000, 1),
     stepRetryMaxMs: r.int('STEP_RETRY_MAX_MS', 120_000, 1),

@@ -51,3 +51,13 @@ t.test('request and header deadlines: 30 s and 10 s by default, headers never pa
   t.throws(() => loadConfig({ REQUEST_TIMEOUT_MS: '1000', HEADERS_TIMEOUT_MS: '2000' }), /HEADERS_TIMEOUT_MS must be <= REQUEST_TIMEOUT_MS/)
   t.throws(() => loadConfig({ REQUEST_TIMEOUT_MS: '0' }), /REQUEST_TIMEOUT_MS must be an integer between 50/, 'no way to switch the deadline off')
 })
+
+t.test('descriptor limits: documented defaults, each bad value named by its variable', async t => {
+  const limits = loadConfig({}).descriptorLimits
+  t.match(limits, { maxBytes: 1024 * 1024, maxNodes: 200_000, maxKeysPerMapping: 10_000, maxDepth: 64, parseTimeoutMs: 10_000, inlineMaxBytes: 4096 })
+  t.ok(limits.parseThreads >= 1)
+  t.equal(loadConfig({ MAX_DESCRIPTOR_BYTES: '2048' }).descriptorLimits.maxBytes, 2048, 'maxBytes is MAX_DESCRIPTOR_BYTES')
+  const names = ['MAX_DESCRIPTOR_NODES', 'MAX_KEYS_PER_MAPPING', 'DESCRIPTOR_PARSE_TIMEOUT_MS', 'DESCRIPTOR_INLINE_MAX_BYTES', 'DESCRIPTOR_PARSE_THREADS']
+  const err = t.throws(() => loadConfig(Object.fromEntries(names.map(n => [n, '-1'])))) as unknown as ConfigError
+  for (const name of names) t.match(err.message, name)
+})

@@ -32,9 +32,13 @@ export interface ValidateOptions {
   scrub?: (text: string) => string
   /** Largest descriptor accepted, in UTF-8 bytes. */
   maxBytes: number
+  /** Nodes per document (MAX_DESCRIPTOR_NODES). Default 200000. */
+  maxNodes?: number
+  /** Keys per mapping (MAX_KEYS_PER_MAPPING). Default 10000. */
+  maxKeysPerMapping?: number
   /** Most problems reported in one error; the last one says how many more there were. Default 50. */
   maxProblems?: number
-  /** Receives a line per component skipped because another adapter owns it. Default: discarded. */
+  /** Receives one line summing up the components skipped because other adapters own them. Default: discarded. */
   log?: (msg: string) => void
 }
 
@@ -53,7 +57,7 @@ export function validateDescriptor (descriptorKind: unknown, descriptor: unknown
   if (kind === undefined || typeof descriptor !== 'string') return run.fail()
   run.failIfAny()
 
-  const root = parseYamlSafely(descriptor, { maxBytes: opts.maxBytes, field: 'descriptor' })
+  const root = parseYamlSafely(descriptor, { maxBytes: opts.maxBytes, maxNodes: opts.maxNodes, maxKeysPerMapping: opts.maxKeysPerMapping, field: 'descriptor' })
   if (!isMapping(root)) {
     run.problem('descriptor', `must be a YAML mapping, not ${describe(root)}`, kind === 'COMPONENT_DESCRIPTOR'
       ? 'a COMPONENT_DESCRIPTOR has two top-level keys: dataProduct and componentIdToProvision'
@@ -146,7 +150,6 @@ class Validation {
       if (handler === undefined) {
         const id = typeof component.id === 'string' ? component.id : `components.${i}`
         skipped.push(useCaseTemplateId === undefined ? { id } : { id, useCaseTemplateId })
-        this.opts.log?.(`component ${id} (useCaseTemplateId ${useCaseTemplateId ?? 'none'}) belongs to another adapter; skipped`)
         return
       }
       const target = this.checkTarget(component, handler, `components.${i}`, root)
@@ -154,6 +157,8 @@ class Validation {
       if (node.id !== undefined) scope.add(node.id)
     })
 
+    // One line however many: a descriptor naming 12,000 components of other adapters must not write 12,000.
+    if (skipped.length > 0) this.opts.log?.(skippedSummary(skipped))
     if (targets.length === 0) {
       this.warnings.push(components.length === 0
         ? 'the data product has no components; nothing to do'
@@ -331,6 +336,13 @@ function dependencyNode (component: unknown): DependencyNode {
   const deps = component.dependsOn
   if (!Array.isArray(deps)) return { id }
   return { id, dependsOn: deps.every((d) => typeof d === 'string') ? deps as string[] : deps.filter((d): d is string => typeof d === 'string') }
+}
+
+/** How many components other adapters own, with the first few: one log line, of bounded length. */
+export function skippedSummary (skipped: ValidatedDescriptor['skipped'], shown = 5): string {
+  const listed = skipped.slice(0, shown).map((s) => `${s.id.length > 200 ? `${s.id.slice(0, 200)}...` : s.id} (${s.useCaseTemplateId === undefined ? 'no useCaseTemplateId' : s.useCaseTemplateId.slice(0, 200)})`)
+  const more = skipped.length > shown ? `, ... and ${skipped.length - shown} more` : ''
+  return `${skipped.length} component${skipped.length === 1 ? '' : 's'} belong${skipped.length === 1 ? 's' : ''} to other adapters; skipped: ${listed.join(', ')}${more}`
 }
 
 function isMapping (value: unknown): value is Mapping {

@@ -1,21 +1,26 @@
 /**
  * Parses untrusted YAML (descriptors arrive in request bodies) into plain data, refusing anything that could
  * cost more than its size or smuggle behaviour in: oversized input, alias bombs, custom tags, duplicate keys,
- * several documents, absurd nesting. It knows nothing about descriptors: whether the result is the right shape
- * is the validator's job.
+ * several documents, absurd nesting, too many nodes or keys (descriptor-limits.ts). Every step is linear in the
+ * input: yaml only lexes and composes; keys and aliases are checked by our own walk (yaml-plain-data.ts). It
+ * knows nothing about descriptors: whether the result is the right shape is the validator's job.
  */
 import { Composer, Lexer, LineCounter, Parser, type CST, type Document, type DocumentOptions, type ParseOptions, type SchemaOptions, type YAMLError } from 'yaml'
 import { DescriptorInvalidError, type InputProblem } from '../errors.js'
+import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_KEYS_PER_MAPPING, DEFAULT_MAX_NODES, DescriptorLimitError, LIMIT_VARIABLES } from './descriptor-limits.js'
 import { linePosition, scanJson, tryParseJson } from './json-fast-path.js'
+import { PlainDataError, toPlainData, type PlainDataProblem } from './yaml-plain-data.js'
 
 export interface ParseYamlOptions {
   /** Refuse input larger than this many UTF-8 bytes, before parsing. */
   maxBytes: number
   /** Dot path the input came from (`descriptor`, `provisionInfo.request`), used as every problem's path. */
   field: string
-  /** Alias expansions allowed, scaled by the size of what each alias repeats (yaml's own measure). Default 100. */
-  maxAliasCount?: number
-  /** Deepest nesting of mappings and lists accepted. Default 64. */
+  /** Nodes per document, each alias counted as the nodes it repeats (MAX_DESCRIPTOR_NODES). Default 200000. */
+  maxNodes?: number
+  /** Keys in any one mapping (MAX_KEYS_PER_MAPPING). Default 10000. */
+  maxKeysPerMapping?: number
+  /** Deepest nesting of mappings and lists accepted, aliases included. Default 64. */
   maxDepth?: number
 }
 
@@ -27,7 +32,8 @@ const YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
   customTags: [],
   resolveKnownTags: false,
   merge: false,
-  uniqueKeys: true,
+  // yaml's check compares each key with every earlier one (quadratic); toPlainData keeps a Set per mapping.
+  uniqueKeys: false,
   strict: true,
   // Positions come from our own LineCounter; yaml's pretty errors would quote the source back.
   prettyErrors: false,
@@ -36,27 +42,28 @@ const YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
 }
 
 const MAX_YAML_PROBLEMS = 5
+const DEPTH_HINT = 'flatten the structure: descriptors need only a few levels'
+const SPLIT_HINT = 'split the data product into smaller ones, or move bulky content out of the descriptor'
 
 class TooDeepError extends Error {}
 
-export function parseYamlSafely (text: string, opts: ParseYamlOptions): unknown {
+export function parseYamlSafely (text: string, options: ParseYamlOptions): unknown {
+  // `??`, not a spread: a caller passing `maxNodes: undefined` gets the default, not no limit.
+  const opts = { ...options, maxNodes: options.maxNodes ?? DEFAULT_MAX_NODES, maxKeysPerMapping: options.maxKeysPerMapping ?? DEFAULT_MAX_KEYS_PER_MAPPING }
   const { field } = opts
-  const maxDepth = opts.maxDepth ?? 64
+  const maxDepth = opts.maxDepth ?? DEFAULT_MAX_DEPTH
   if (typeof text !== 'string') throw invalid(field, 'must be a YAML (or JSON) string')
   // Every UTF-16 unit is at least one UTF-8 byte, so a long string is over the limit without counting.
   if (text.length > opts.maxBytes || (text.length * 3 > opts.maxBytes && Buffer.byteLength(text, 'utf8') > opts.maxBytes)) {
-    throw invalid(field, `is larger than the ${opts.maxBytes} bytes accepted`,
-      'split the data product or move bulky content out of the descriptor')
+    throw new DescriptorLimitError([{ path: field, message: `is larger than the ${opts.maxBytes} bytes accepted (${LIMIT_VARIABLES.maxBytes})`, hint: SPLIT_HINT }])
   }
 
   const json = tryParseJson(text)
   if (json !== undefined) {
-    const problem = scanJson(text, maxDepth)
+    const problem = scanJson(text, { maxDepth, maxNodes: opts.maxNodes, maxKeysPerMapping: opts.maxKeysPerMapping })
     if (problem === undefined) return json.value
     const { line, col } = linePosition(text, problem.offset)
-    if (problem.kind === 'too-deep') throw invalid(field, `nests mappings and lists deeper than ${maxDepth} levels`)
-    throw invalid(field, `has a duplicate key ${JSON.stringify(problem.key)} at line ${line}, column ${col}`,
-      'each key may appear once per mapping; remove or rename the repeated one')
+    throw plainDataInvalid(field, problem, `at line ${line}, column ${col}`, opts, maxDepth)
   }
 
   const lines = new LineCounter()
@@ -72,26 +79,45 @@ export function parseYamlSafely (text: string, opts: ParseYamlOptions): unknown 
     if (found.length > 0) {
       throw new DescriptorInvalidError(found.slice(0, MAX_YAML_PROBLEMS).map((e) => yamlProblem(field, e, lines)))
     }
-    result = doc.toJS({ maxAliasCount: opts.maxAliasCount ?? 100 })
+    result = toPlainData(doc, { maxNodes: opts.maxNodes, maxKeysPerMapping: opts.maxKeysPerMapping, maxDepth })
   } catch (err) {
     if (err instanceof DescriptorInvalidError) throw err
+    if (err instanceof PlainDataError) {
+      const { line, col } = lines.linePos(err.problem.offset)
+      throw plainDataInvalid(field, err.problem, `at line ${line}, column ${col}`, opts, maxDepth)
+    }
     if (err instanceof TooDeepError || err instanceof RangeError) {
-      throw invalid(field, `nests mappings and lists deeper than ${maxDepth} levels`)
+      throw limit(field, `nests mappings and lists deeper than ${maxDepth} levels`, DEPTH_HINT)
     }
-    // yaml throws a ReferenceError for alias bombs and for aliases to undefined anchors.
     const message = err instanceof Error ? err.message : String(err)
-    if (/excessive alias count/i.test(message)) {
-      throw invalid(field, 'uses YAML aliases that expand too much (possible "billion laughs" document)',
-        'write the repeated content out instead of using anchors and aliases')
-    }
     throw invalid(field, `is not valid YAML: ${message}`)
   }
-
-  // Aliases can nest what the source did not; the source's own depth was bounded while parsing.
-  if (depthExceeds(result, maxDepth)) {
-    throw invalid(field, `nests mappings and lists deeper than ${maxDepth} levels`)
-  }
   return result
+}
+
+/** The refusal for a problem found while converting (YAML) or scanning (JSON); `where` is `at line L, column C`. */
+function plainDataInvalid (field: string, problem: PlainDataProblem | { kind: 'too-deep', offset: number }, where: string,
+  opts: Required<Pick<ParseYamlOptions, 'maxNodes' | 'maxKeysPerMapping'>>, maxDepth: number): DescriptorInvalidError {
+  switch (problem.kind) {
+    case 'duplicate-key':
+      return invalid(field, `has a duplicate key ${quoted(problem.key)} ${where}`,
+        'each key may appear once per mapping; remove or rename the repeated one')
+    case 'too-many-keys':
+      return limit(field, `has a mapping with more than the ${opts.maxKeysPerMapping} keys allowed (${LIMIT_VARIABLES.maxKeysPerMapping}) ${where}`, SPLIT_HINT)
+    case 'too-many-nodes':
+      return problem.viaAlias
+        ? limit(field, `uses YAML aliases that expand too much (possible "billion laughs" document): past the ${opts.maxNodes} nodes allowed (${LIMIT_VARIABLES.maxNodes}) ${where}`,
+          'write the repeated content out instead of using anchors and aliases')
+        : limit(field, `has more than the ${opts.maxNodes} nodes (mappings, lists and values) allowed (${LIMIT_VARIABLES.maxNodes}), reached ${where}`, SPLIT_HINT)
+    case 'too-deep':
+      return limit(field, `nests mappings and lists deeper than ${maxDepth} levels`, DEPTH_HINT)
+    case 'unknown-anchor':
+      return invalid(field, `is not valid YAML ${where}: alias *${short(problem.anchor)} names no anchor defined before it`)
+    case 'recursive-alias':
+      return invalid(field, `is not valid YAML ${where}: alias *${short(problem.anchor)} refers to a node that contains it`)
+    case 'collection-key':
+      return invalid(field, `uses a mapping or list as a key ${where}`, 'keys must be strings (or numbers, booleans)')
+  }
 }
 
 /**
@@ -135,17 +161,17 @@ function yamlProblem (field: string, e: YAMLError, lines: LineCounter): InputPro
   return { path: field, message: `is not valid YAML ${where}: ${what}` }
 }
 
-function depthExceeds (value: unknown, remaining: number): boolean {
-  if (value === null || typeof value !== 'object') return false
-  if (remaining === 0) return true
-  if (Array.isArray(value)) {
-    for (const item of value) if (depthExceeds(item, remaining - 1)) return true
-    return false
-  }
-  for (const key in value) {
-    if (depthExceeds((value as Record<string, unknown>)[key], remaining - 1)) return true
-  }
-  return false
+/** A name from the input, quoted and cut short: a 1 MB key must not make a 1 MB error reply. */
+function quoted (name: string): string {
+  return JSON.stringify(short(name))
+}
+
+function short (name: string): string {
+  return name.length > 100 ? `${name.slice(0, 100)}...` : name
+}
+
+function limit (path: string, message: string, hint: string): DescriptorLimitError {
+  return new DescriptorLimitError([{ path, message, hint }])
 }
 
 function invalid (path: string, message: string, hint?: string): DescriptorInvalidError {

@@ -18,7 +18,24 @@ export interface HandlerSetDeps {
   scrubber?: SecretScrubber
 }
 
-export function createHandlerRegistry (config: Config, deps: HandlerSetDeps = {}): HandlerRegistry {
+/** What the handlers are built from (the descriptor-parsing threads get only this, without credentials). */
+export type HandlerConfig = Pick<Config, 'handlers' | 'defaultHandler' | 'extraRoutes'>
+
+// Fields of a handler's section that hold its credentials (secrets, passwords, tokens): validating never needs them.
+const CREDENTIAL_FIELD = /secret|password|token|credential/i
+
+/** The handler configuration with every credential field removed, for threads that only validate. */
+export function handlerConfigWithoutCredentials (config: HandlerConfig): HandlerConfig {
+  const handlers: Record<string, unknown> = {}
+  for (const [id, section] of Object.entries(config.handlers as Record<string, unknown>)) {
+    handlers[id] = section !== null && typeof section === 'object'
+      ? Object.fromEntries(Object.entries(section).filter(([key, value]) => !(typeof value === 'string' && CREDENTIAL_FIELD.test(key))))
+      : section
+  }
+  return { handlers: handlers as Config['handlers'], defaultHandler: config.defaultHandler, extraRoutes: config.extraRoutes }
+}
+
+export function createHandlerRegistry (config: HandlerConfig, deps: HandlerSetDeps = {}): HandlerRegistry {
   const { scrubber } = deps
   const redact = scrubber === undefined ? undefined : (s: string): string => scrubber.scrub(s)
   const sections = config.handlers as Record<string, unknown>

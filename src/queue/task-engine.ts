@@ -16,6 +16,7 @@ import type { HandlerRegistry } from '../provisioner/handler-registry.js'
 import type { SecretStore } from '../secrets/secret-store.js'
 import type { ComponentLock } from './component-lock.js'
 import type { ProvisionedRegistry } from './provisioned-registry.js'
+import { componentById } from './component-index.js'
 import { TaskRunContext } from './task-run-context.js'
 import type { TaskStore } from './task-store.js'
 import type { ComponentCheckpoint, ComponentTaskData, ReverseTaskData, TaskJobData } from './task-types.js'
@@ -118,7 +119,7 @@ export class TaskEngine {
 
   private async advance (id: string, data: ComponentTaskData, run: TaskRunContext, persist: () => Promise<void>): Promise<Advance> {
     const cp = data.checkpoint[id] as ComponentCheckpoint
-    const component = data.dataProduct.components.find(c => c.id === id)
+    const component = componentById(data.dataProduct, id)?.component
     if (component === undefined) return await this.failComponent(id, cp, data, run, `component ${id} is not in the descriptor`)
     const turn = await this.deps.lock.turn(id, data.token)
     if (!turn.mine) {
@@ -235,10 +236,10 @@ export class TaskEngine {
     if (errors.length === 0) {
       const ids = data.levels.flat()
       const checks = await Promise.all(ids.map(async id => {
-        const component = data.dataProduct.components.find(c => c.id === id)
+        const found = componentById(data.dataProduct, id)
         const cp = data.checkpoint[id]
-        if (component === undefined || cp === undefined) return []
-        const index = data.dataProduct.components.indexOf(component)
+        if (found === undefined || cp === undefined) return []
+        const { component, index } = found
         const base = `${data.pathPrefix ?? ''}components.${index}.specific`
         try {
           const check = await this.deps.registry.get(cp.handlerId).checkUpstream({

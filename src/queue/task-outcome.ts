@@ -4,6 +4,7 @@
  * privateInfo keyed by component id so the next run can find each component's resources.
  */
 import type { ComponentInfo } from '../provisioner/handler.js'
+import { componentById } from './component-index.js'
 import type { ComponentTaskData } from './task-types.js'
 
 export function summariseOutcome (data: ComponentTaskData): { result: string, info?: ComponentInfo } {
@@ -18,7 +19,7 @@ export function summariseOutcome (data: ComponentTaskData): { result: string, in
   for (const id of ids) {
     const cp = data.checkpoint[id]
     if (cp?.info === undefined) continue
-    const name = data.dataProduct.components.find(c => c.id === id)?.name ?? id
+    const name = componentById(data.dataProduct, id)?.component.name ?? id
     for (const [key, value] of Object.entries(cp.info.publicInfo)) {
       publicInfo[`${id}/${key}`] = labelled(value, name)
     }

@@ -2,6 +2,7 @@
  * What the routes ask of the queue: submit a validated request as a task, read a task. Builds job data from a
  * validated descriptor; knows nothing of HTTP.
  */
+import { skippedSummary } from '../descriptor/descriptor-validator.js'
 import type { ValidatedDescriptor } from '../descriptor/types.js'
 import { newCheckpoint } from './step-checkpoint.js'
 import { logEntry, type TaskStore } from './task-store.js'
@@ -84,11 +85,17 @@ export class TaskService {
   }
 }
 
+/** Warnings written to a new task's log; the rest are counted in one more line. */
+const MAX_WARNING_ENTRIES = 50
+
 export function initialLogs (kind: string, validated: ValidatedDescriptor): TaskLogEntry[] {
-  const logs = [logEntry('INFO', `${kind} accepted for ${validated.targets.length} component(s): ${validated.targets.map(t => t.component.id).join(', ') || 'none'}`, 'accepted')]
-  for (const skipped of validated.skipped) {
-    logs.push(logEntry('INFO', `component ${skipped.id} (useCaseTemplateId ${skipped.useCaseTemplateId ?? 'none'}) belongs to another adapter; skipped`, 'accepted'))
+  const ids = validated.targets.map(t => t.component.id)
+  const shown = ids.length > 20 ? `${ids.slice(0, 20).join(', ')}, ... and ${ids.length - 20} more` : ids.join(', ') || 'none'
+  const logs = [logEntry('INFO', `${kind} accepted for ${ids.length} component(s): ${shown}`, 'accepted')]
+  if (validated.skipped.length > 0) logs.push(logEntry('INFO', skippedSummary(validated.skipped), 'accepted'))
+  for (const warning of validated.warnings.slice(0, MAX_WARNING_ENTRIES)) logs.push(logEntry('WARNING', warning, 'accepted'))
+  if (validated.warnings.length > MAX_WARNING_ENTRIES) {
+    logs.push(logEntry('WARNING', `... and ${validated.warnings.length - MAX_WARNING_ENTRIES} more warnings like these`, 'accepted'))
   }
-  for (const warning of validated.warnings) logs.push(logEntry('WARNING', warning, 'accepted'))
   return logs
 }

@@ -111,7 +111,7 @@ export class TaskStore {
       if (outcome[name] !== undefined) fields[name] = JSON.stringify(outcome[name])
     }
     const tx = this.redis.multi().hset(this.taskKey(token), fields)
-    if (lastLogs.length > 0) tx.rpush(this.logsKey(token), ...lastLogs.map(e => JSON.stringify(e)))
+    if (lastLogs.length > 0) tx.rpush(this.logsKey(token), ...lastLogs.map(e => JSON.stringify(e))).ltrim(this.logsKey(token), -MAX_LOG_ENTRIES, -1)
     await tx
       .expire(this.taskKey(token), this.retentionSeconds)
       .expire(this.logsKey(token), this.retentionSeconds)

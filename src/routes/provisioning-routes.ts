@@ -8,7 +8,6 @@ import { routeSchema } from '../openapi/openapi-spec.js'
 import type { ComponentTaskRequest } from '../queue/task-service.js'
 import { initialLogs } from '../queue/task-service.js'
 import type { ValidatedDescriptor } from '../descriptor/types.js'
-import { attachEnrichedInfo } from '../descriptor/enriched-info.js'
 
 interface ProvisioningBody {
   descriptorKind?: unknown
@@ -33,11 +32,10 @@ export default async function provisioningRoutes (app: FastifyInstance): Promise
   for (const kind of ['provision', 'unprovision'] as const) {
     const handler = async (request: FastifyRequest<{ Body: ProvisioningBody }>, reply: FastifyReply): Promise<FastifyReply> => {
       const body = request.body
-      const validated: ValidatedDescriptor = app.validateDescriptor(body.descriptorKind, body.descriptor)
       // Provision reads it too: the ids it carries spare a name lookup through the whole workspace.
-      if (typeof body.latestEnrichedDescriptor === 'string') {
-        attachEnrichedInfo(validated, body.latestEnrichedDescriptor)
-      }
+      const enriched = typeof body.latestEnrichedDescriptor === 'string' ? body.latestEnrichedDescriptor : undefined
+      const validated: ValidatedDescriptor = await app.validateDescriptor(body.descriptorKind, body.descriptor,
+        enriched === undefined ? {} : { latestEnrichedDescriptor: enriched })
       return await submitOrFinish(app, reply, {
         kind,
         validated,

@@ -41,7 +41,7 @@ export default async function updateAclRoutes (app: FastifyInstance): Promise<vo
       }])
     }
     const refs = normaliseRefs(body)
-    const validated = app.validateDescriptor('COMPONENT_DESCRIPTOR', descriptor)
+    const validated = await app.validateDescriptor('COMPONENT_DESCRIPTOR', descriptor)
     await requireProvisioned(app, validated)
     return await submitOrFinish(app, reply, { kind: 'updateacl', validated, descriptorText: descriptor, refs })
   }

@@ -19,7 +19,7 @@ function problemLines (err: DescriptorInvalidError): string[] {
 export default async function validateRoutes (app: FastifyInstance): Promise<void> {
   const validateNow = async (request: FastifyRequest<{ Body: ValidateBody }>): Promise<Record<string, unknown>> => {
     try {
-      app.validateDescriptor(request.body.descriptorKind, request.body.descriptor)
+      await app.validateDescriptor(request.body.descriptorKind, request.body.descriptor)
       return { valid: true }
     } catch (err) {
       if (err instanceof DescriptorInvalidError) return { valid: false, error: { errors: problemLines(err) } }
@@ -33,7 +33,7 @@ export default async function validateRoutes (app: FastifyInstance): Promise<voi
     const { descriptorKind, descriptor } = request.body
     let token: string
     try {
-      const validated = app.validateDescriptor(descriptorKind, descriptor)
+      const validated = await app.validateDescriptor(descriptorKind, descriptor)
       ;({ token } = await app.tasks.submitComponentTask({ kind: 'validate', validated, descriptorText: String(descriptor), requestId: request.id, caller: request.caller?.id }))
     } catch (err) {
       if (!(err instanceof DescriptorInvalidError)) throw err

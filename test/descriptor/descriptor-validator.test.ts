@@ -221,7 +221,7 @@ t.test('a DATAPRODUCT_DESCRIPTOR targets every claimed component in dependency o
   t.same(result.targets.map((x) => x.component.id), [CMP + 'ingest', CMP + 'ingest2', CMP + 'load', CMP + 'catalog'])
   t.same(result.targets.map((x) => x.handlerId), ['fake', 'fake', 'fake', 'other'])
   t.same(result.skipped, [{ id: CMP + 'dbt', useCaseTemplateId: 'urn:dmb:utm:dbt-standard:0.0.0' }])
-  t.same(logs, [`component ${CMP}dbt (useCaseTemplateId urn:dmb:utm:dbt-standard:0.0.0) belongs to another adapter; skipped`])
+  t.same(logs, [`1 component belongs to other adapters; skipped: ${CMP}dbt (urn:dmb:utm:dbt-standard:0.0.0)`])
 })
 
 t.test('a data product with nothing for this adapter is valid, with a warning', async (t) => {

@@ -17,6 +17,8 @@ export const FAST_ENV: Record<string, string> = {
   AUTH_MODE: 'none',
   // Tests poll dozens of tasks every 50 ms from one address; test/plugins/rate-limiting.test.ts covers the limiter.
   RATE_LIMIT_MAX: '0',
+  // A loaded CI machine delays every event loop past a second; test/plugins/load-shedding.test.ts covers shedding.
+  LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
   AIRBYTE_AUTH: 'client_credentials',
   AIRBYTE_CLIENT_ID: 'sim-client',
   AIRBYTE_CLIENT_SECRET: 'sim-secret',
