@@ -187,7 +187,8 @@ async function ensureConnection (deps: AirbyteStepDeps, ctx: Ctx): Promise<void>
     if (found !== undefined && found.count > 1) {
       ctx.log.warn(`${found.count} connections are named "${connection.name}" in workspace ${workspaceId}; using the oldest, ${found.resource.connectionId}`)
     }
-    existing = found?.resource
+    // The shared listing tells which connection it is; what it holds now is read afresh, to compare.
+    existing = found === undefined ? undefined : live(await client.getConnection(found.resource.connectionId, ctx.signal))
   }
 
   if (existing === undefined) {
