@@ -5,6 +5,7 @@
  * syncs at worker concurrency 4 (do waits free the slots), and 10,000 tasks (does the worker's RSS grow).
  */
 import { readFileSync } from 'node:fs'
+import { Redis } from 'ioredis'
 import { startAirbyteSimulator, type AirbyteSimulator } from '../src/sandbox/airbyte/airbyte-simulator.js'
 import type { SpawnService } from './bench-provision-costs.js'
 
@@ -69,6 +70,15 @@ export async function endToEnd (spawnService: SpawnService, env: Record<string, 
     WORKER_CONCURRENCY: String(opts.concurrency ?? 32),
     AIRBYTE_MAX_CONCURRENT_REQUESTS: '64'
   })
+  // Completion is read from the task hashes in Redis, not through the API: polling hundreds of statuses over
+  // HTTP would spend the very process being measured.
+  const redis = new Redis(env.REDIS_URL ?? 'redis://127.0.0.1:6379')
+  const statusOf = async (tokens: string[]): Promise<Array<readonly [string, string]>> => {
+    const batch = redis.pipeline()
+    for (const t of tokens) batch.hget(`${env.QUEUE_PREFIX ?? ''}:task:${t}`, 'status')
+    const replies = await batch.exec() ?? []
+    return tokens.map((t, i) => [t, String(replies[i]?.[1] ?? 'RUNNING')] as const)
+  }
   try {
     if (opts.latencyMs !== undefined) sim.faults.latencyMs = opts.latencyMs
     const before = sim.requests.length
@@ -89,7 +99,7 @@ export async function endToEnd (spawnService: SpawnService, env: Record<string, 
       }
       const pending = new Set(tokens)
       while (pending.size > 0) {
-        const statuses = await Promise.all([...pending].map(async (t) => [t, (await (await fetch(`${service.url}/v1/provision/${t}/status`)).json() as { status: string }).status] as const))
+        const statuses = await statusOf([...pending])
         for (const [t, status] of statuses) {
           if (status === 'RUNNING') continue
           pending.delete(t)
@@ -106,6 +116,7 @@ export async function endToEnd (spawnService: SpawnService, env: Record<string, 
     const cpuMsPerComponent = (cpuMs(service.child.pid) - cpuBefore) / opts.components
     return { seconds, perSecond: opts.components / seconds, failed, callsPerComponent: calls / opts.components, rss, cpuMsPerComponent }
   } finally {
+    redis.disconnect()
     const exited = service.child.exitCode === null ? new Promise(resolve => service.child.once('exit', resolve)) : undefined
     service.child.kill('SIGTERM')
     await exited
