@@ -25,6 +25,8 @@ export interface NameLookup<T extends Listed> {
   live?: (item: T) => boolean
   /** Ignore a cached listing and load it again. */
   fresh?: boolean
+  /** What of each resource the listing keeps (a listing of a large workspace is held for a while). Default all. */
+  keep?: (item: T) => T
 }
 
 export interface LookupResult<T> {
@@ -40,9 +42,11 @@ export class WorkspaceListings {
 
   async find<T extends Listed> (lookup: NameLookup<T>): Promise<LookupResult<T>> {
     const key = `${lookup.collection} ${lookup.workspaceId}`
+    this.dropExpired()
     let entry = this.entries.get(key)
     if (entry === undefined || lookup.fresh === true || this.now() - entry.loadedAt >= this.ttlMs) {
-      const items = lookup.load() as Promise<Listed[]>
+      const keep = lookup.keep
+      const items = (keep === undefined ? lookup.load() : lookup.load().then((all) => all.map(keep))) as Promise<Listed[]>
       entry = { loadedAt: this.now(), items }
       this.entries.set(key, entry)
       // A failed load must not be served to the next lookup.
@@ -56,10 +60,16 @@ export class WorkspaceListings {
     return { found: oldest === undefined ? undefined : { resource: oldest, count: matches.length }, total: all.length }
   }
 
-  /** This service created `item`: a cached listing of its workspace now holds it. */
+  /** This service created `item` (as `keep` would keep it): a cached listing of its workspace now holds it. */
   added (collection: Collection, workspaceId: string, item: Listed): void {
     const entry = this.entries.get(`${collection} ${workspaceId}`)
-    if (entry !== undefined) entry.items = entry.items.then((items) => [...items, item])
+    if (entry !== undefined) entry.items = entry.items.then((items) => { items.push(item); return items })
+  }
+
+  /** Listings past their time are released, not kept until the next lookup of the same workspace. */
+  private dropExpired (): void {
+    const now = this.now()
+    for (const [key, entry] of this.entries) if (now - entry.loadedAt >= this.ttlMs) this.entries.delete(key)
   }
 
   /** This service deleted the resource with this id (or found it gone). */

@@ -95,7 +95,8 @@ async function ensureConnector (deps: AirbyteStepDeps, ctx: Ctx, kind: Connector
       load: async () => await kind.list(client, workspaceId, ctx.signal),
       idOf: (r) => r.id,
       // A create may have landed before the process died: a listing from before it would not show it.
-      fresh: owned?.creating !== undefined
+      fresh: owned?.creating !== undefined,
+      keep: slimConnector
     })
     if (found !== undefined && found.count > 1) {
       ctx.log.warn(`${found.count} ${kind.kind}s are named "${spec.name}" in workspace ${workspaceId}; using the oldest, ${found.resource.id}`)
@@ -131,7 +132,7 @@ async function ensureConnector (deps: AirbyteStepDeps, ctx: Ctx, kind: Connector
   await ctx.ledger.write(kind.kind, { creating: Date.now() })
   const created = await kind.create(client, { name: spec.name, workspaceId, configuration, definitionId: definition.definitionId }, ctx.signal)
   await ctx.ledger.write(kind.kind, { id: created.id, sent })
-  deps.listings.added(kind.collection, workspaceId, created)
+  deps.listings.added(kind.collection, workspaceId, slimConnector(created))
   ctx.state[kind.stateKey] = created.id
   const how = definition.via === 'default' ? `, connector definition ${String(definition.definitionId)} (the deployment default)` : ''
   ctx.log.info(`${kind.kind} "${spec.name}" created (${created.id}${how})`)
@@ -182,7 +183,8 @@ async function ensureConnection (deps: AirbyteStepDeps, ctx: Ctx): Promise<void>
       load: async () => await client.listConnections(workspaceId, ctx.signal),
       idOf: (c) => c.connectionId,
       live: (c) => c.status !== 'deprecated',
-      fresh: owned?.creating !== undefined
+      fresh: owned?.creating !== undefined,
+      keep: slimConnection
     })
     if (found !== undefined && found.count > 1) {
       ctx.log.warn(`${found.count} connections are named "${connection.name}" in workspace ${workspaceId}; using the oldest, ${found.resource.connectionId}`)
@@ -195,7 +197,7 @@ async function ensureConnection (deps: AirbyteStepDeps, ctx: Ctx): Promise<void>
     await ctx.ledger.write('connection', { creating: Date.now() })
     const created = await client.createConnection({ sourceId, destinationId, ...desired }, ctx.signal)
     await ctx.ledger.write('connection', { id: created.connectionId })
-    deps.listings.added('connections', workspaceId, created)
+    deps.listings.added('connections', workspaceId, slimConnection(created))
     ctx.state.connectionId = created.connectionId
     ctx.log.info(`connection "${connection.name}" created (${created.connectionId})`)
     return
@@ -215,6 +217,16 @@ async function ensureConnection (deps: AirbyteStepDeps, ctx: Ctx): Promise<void>
   }
   await client.patchConnection(existing.connectionId, desired, ctx.signal)
   ctx.log.info(`connection "${connection.name}" updated (${existing.connectionId}): ${changed.join(', ')}`)
+}
+
+/** What a name lookup needs of a listed source or destination: no configuration. */
+function slimConnector (r: ConnectorResource): ConnectorResource {
+  return { id: r.id, name: r.name, definitionId: r.definitionId, workspaceId: r.workspaceId, configuration: {}, createdAt: r.createdAt }
+}
+
+/** What a name lookup needs of a listed connection: the match is read afresh by id. */
+function slimConnection (c: ConnectionResponse): ConnectionResponse {
+  return { connectionId: c.connectionId, name: c.name, sourceId: c.sourceId, destinationId: c.destinationId, workspaceId: c.workspaceId, status: c.status, schedule: c.schedule, createdAt: c.createdAt }
 }
 
 function scheduleBody (schedule: ScheduleSpec | undefined): NonNullable<ConnectionBody['schedule']> {
