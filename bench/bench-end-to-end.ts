@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { Redis } from 'ioredis'
+import { RedisKeys } from '../src/queue/redis-keys.js'
 import { startAirbyteSimulator, type AirbyteSimulator } from '../src/sandbox/airbyte/airbyte-simulator.js'
 import type { SpawnService } from './bench-provision-costs.js'
 
@@ -73,9 +74,10 @@ export async function endToEnd (spawnService: SpawnService, env: Record<string, 
   // Completion is read from the task hashes in Redis, not through the API: polling hundreds of statuses over
   // HTTP would spend the very process being measured.
   const redis = new Redis(env.REDIS_URL ?? 'redis://127.0.0.1:6379')
+  const keys = new RedisKeys(env.QUEUE_PREFIX ?? 'tech-adapter')
   const statusOf = async (tokens: string[]): Promise<Array<readonly [string, string]>> => {
     const batch = redis.pipeline()
-    for (const t of tokens) batch.hget(`${env.QUEUE_PREFIX ?? ''}:task:${t}`, 'status')
+    for (const t of tokens) batch.hget(keys.task(t), 'status')
     const replies = await batch.exec() ?? []
     return tokens.map((t, i) => [t, String(replies[i]?.[1] ?? 'RUNNING')] as const)
   }

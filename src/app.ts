@@ -93,7 +93,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     specification: { document: { ...openapiDocument, servers: [{ url: config.basePath === '' ? '/' : config.basePath }] } as never }
   })
   await app.register(swaggerUi, { routePrefix: `${config.basePath}/docs`, staticCSP: DOCS_CSP })
-  await app.register(taskQueue, { redisUrl: config.redisUrl, prefix: config.queuePrefix, retentionSeconds: config.taskRetentionSeconds })
+  await app.register(taskQueue, { redis: config.redis, prefix: config.queuePrefix, retentionSeconds: config.taskRetentionSeconds })
   // Caller checks, in their hook order: shed load, security headers, identify the caller, count its rate, refuse.
   await app.register(loadShedding, { ...config.loadShedding, basePath: config.basePath })
   await app.register(securityHeaders)

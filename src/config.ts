@@ -5,8 +5,10 @@
  */
 import { availableParallelism } from 'node:os'
 import { ConfigEnv, type Env } from './config-env.js'
+import { readRedisSettings, redisCredentialValues, type RedisSettings } from './config-redis.js'
 import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_KEYS_PER_MAPPING, DEFAULT_MAX_NODES, type DescriptorLimits } from './descriptor/descriptor-limits.js'
 import { ConfigError } from './errors.js'
+import { QUEUE_PREFIX_FORMAT } from './queue/redis-keys.js'
 import { ENV_PREFIX } from './secrets/secret-scope.js'
 import { HANDLER_IDS, handlerModules, type HandlerConfigs } from './provisioner/handler-modules.js'
 import { serviceCredentialsFrom, storeOverlapProblems, type ServiceCredentials } from './secrets/service-credentials.js'
@@ -77,9 +79,9 @@ export interface Config {
   host: string
   /** Prefix for every route, e.g. `/datamesh.airbytespecificprovisioner/1.0`. Default none. */
   basePath: string
-  /** Default `redis://127.0.0.1:6379`. */
-  redisUrl: string
-  /** Prefix of every Redis key this service writes (BullMQ's `prefix`). Default `tech-adapter`. */
+  /** Which Redis: `REDIS_URL`, `REDIS_SENTINELS` or `REDIS_CLUSTER_NODES` (src/config-redis.ts). Default `redis://127.0.0.1:6379`. */
+  redis: RedisSettings
+  /** Name of every Redis key this service writes, a plain name; keys are `{<prefix>}:...` (src/queue/redis-keys.ts). Default `tech-adapter`. */
   queuePrefix: string
   role: Role
   /** Jobs one worker process runs at once. Default 8. */
@@ -179,8 +181,11 @@ export function loadConfig (env: Env = process.env): Config {
   if (basePath !== '' && !/^\/[A-Za-z0-9._~\-/]*$/.test(basePath)) {
     r.problems.push(`BASE_PATH must start with / and hold only URL path characters, got ${JSON.stringify(basePath)}`)
   }
-  const redisUrl = r.string('REDIS_URL') ?? 'redis://127.0.0.1:6379'
-  if (!/^rediss?:\/\//.test(redisUrl)) r.problems.push('REDIS_URL must start with redis:// or rediss://')
+  const redis = readRedisSettings(r)
+  const queuePrefix = r.string('QUEUE_PREFIX') ?? 'tech-adapter'
+  if (!QUEUE_PREFIX_FORMAT.test(queuePrefix)) {
+    r.problems.push(`QUEUE_PREFIX must be a plain name (letters, digits, . _ : -; the service adds the {hash tag} itself), got ${JSON.stringify(queuePrefix)}`)
+  }
 
   const defaultHandler = r.string('DEFAULT_HANDLER')
   if (defaultHandler !== undefined && !(HANDLER_IDS as readonly string[]).includes(defaultHandler)) {
@@ -205,8 +210,8 @@ export function loadConfig (env: Env = process.env): Config {
     port: r.int('PORT', 8093, 0, 65535),
     host: r.string('HOST') ?? '0.0.0.0',
     basePath,
-    redisUrl,
-    queuePrefix: r.string('QUEUE_PREFIX') ?? 'tech-adapter',
+    redis,
+    queuePrefix,
     role: r.oneOf<Role>('ROLE', ['api', 'worker', 'all'], 'all'),
     workerConcurrency: r.int('WORKER_CONCURRENCY', 8, 1, 1000),
     logLevel: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
@@ -250,6 +255,8 @@ export function loadConfig (env: Env = process.env): Config {
     // Not kept as an alias: its flat layout granted every secret to every descriptor, service credentials included.
     r.problems.push('SECRETS_DIR is no longer read: descriptor secrets live in DESCRIPTOR_SECRETS_DIR, laid out <domain>/<name> and <domain>/<dataProduct>/<name> (README, "Secrets"), in a directory apart from the service\'s own *_FILE credentials')
   }
+  // A password written inside REDIS_URL is a credential like REDIS_PASSWORD (which the generic rule already knows).
+  config.serviceCredentials.values.push(...redisCredentialValues(redis))
   const storeDir = config.descriptorSecrets.dir
   if (storeDir !== undefined) r.problems.push(...storeOverlapProblems('DESCRIPTOR_SECRETS_DIR', storeDir, config.serviceCredentials.files))
   // Node refuses a headers timeout longer than the request timeout (the request includes its headers).

@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify'
 import type { DestinationStream } from 'pino'
 import { buildApp } from './app.js'
 import { loadConfig, type Config } from './config.js'
+import { describeRedis } from './config-redis.js'
 import { ConfigError } from './errors.js'
 import { createLogger } from './logger.js'
 import { createHandlerRegistry } from './provisioner/handler-set.js'
@@ -52,7 +53,7 @@ export async function startService (config: Config, opts: ServiceOptions = {}): 
     app.addHook('onClose', async () => { await registry.close() })
     url = await app.listen({ port: config.port, host: config.host })
   }
-  logger.info({ role: config.role, url, basePath: config.basePath, queuePrefix: config.queuePrefix }, 'tech adapter started')
+  logger.info({ role: config.role, url, basePath: config.basePath, queuePrefix: config.queuePrefix, redis: describeRedis(config.redis) }, 'tech adapter started')
   return {
     app,
     worker,

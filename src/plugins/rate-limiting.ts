@@ -1,13 +1,14 @@
 /**
  * Per-caller rate limiting shared by every API replica: @fastify/rate-limit's Redis store on the API's own
- * connection (`app.redis`), keys under `<QUEUE_PREFIX>:rate-limit:`. The key is the caller's identity, or the
- * client IP for requests without one (AUTH_MODE=none, public docs, and refused requests, so guessing tokens is
- * limited too). Health probes are never limited. Over the limit: 429 in the contract's shape with `Retry-After`.
+ * connection (`app.redis`), keys under `{<QUEUE_PREFIX>}:rate-limit:` (src/queue/redis-keys.ts). The key is the
+ * caller's identity, or the client IP for requests without one (AUTH_MODE=none, public docs, and refused
+ * requests, so guessing tokens is limited too). Health probes are never limited. Over the limit: 429 in the contract's shape with `Retry-After`.
  * A Redis failure lets the request through: the routes that need Redis answer 503 on their own.
  */
 import fp from 'fastify-plugin'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { RedisKeys } from '../queue/redis-keys.js'
 import { requestValidationError } from './error-handler.js'
 import { isHealthRoute } from './public-routes.js'
 
@@ -32,7 +33,7 @@ export default fp(async function rateLimiting (app: FastifyInstance, opts: RateL
     // No per-route hooks: the one hook below runs after authentication, for every route and the 404 handler.
     global: false,
     redis: app.redis,
-    nameSpace: `${opts.prefix}:rate-limit:`,
+    nameSpace: new RedisKeys(opts.prefix).rateLimitNamespace,
     max: opts.max,
     timeWindow: opts.windowMs,
     skipOnError: true,

@@ -1,13 +1,15 @@
 /**
- * The API's side of Redis: one ioredis connection (offline queue off, so a Redis outage answers 503 at once
- * instead of hanging requests), the BullMQ queue, the TaskService the routes use and the registry of provisioned
- * components updateacl reads.
+ * The API's side of Redis: one connection for its commands and one for its BullMQ queue (both of the `api` kind,
+ * src/queue/redis-connection.ts: a Redis outage answers 503 at once instead of hanging requests), the queue, the
+ * TaskService the routes use and the registry of provisioned components updateacl reads.
  */
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { Queue } from 'bullmq'
-import { Redis } from 'ioredis'
+import type { RedisSettings } from '../config-redis.js'
 import { quitOrDisconnect, settlesWithin } from '../queue/bounded-close.js'
+import { createRedisConnection, type RedisClient } from '../queue/redis-connection.js'
+import { RedisKeys } from '../queue/redis-keys.js'
 import { RedisLogThrottle } from '../queue/redis-log-throttle.js'
 import { TaskStore } from '../queue/task-store.js'
 import { TaskSubmitter } from '../queue/task-submitter.js'
@@ -17,7 +19,7 @@ import { TASK_QUEUE_NAME } from '../queue/task-types.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    redis: Redis
+    redis: RedisClient
     tasks: TaskService
     /** The components this adapter provisioned (written by the workers). */
     provisioned: ProvisionedRegistry
@@ -25,14 +27,15 @@ declare module 'fastify' {
 }
 
 export interface TaskQueuePluginOptions {
-  redisUrl: string
+  redis: RedisSettings
+  /** QUEUE_PREFIX, a plain name (keys: src/queue/redis-keys.ts). */
   prefix: string
   retentionSeconds: number
   /** How long start-up waits for Redis before serving anyway (readiness answers 503 meanwhile). Default 5000. */
   connectTimeoutMs?: number
 }
 
-async function whenReady (connection: Redis, timeoutMs: number): Promise<void> {
+async function whenReady (connection: RedisClient, timeoutMs: number): Promise<void> {
   if (connection.status === 'ready') return
   await new Promise<void>(resolve => {
     const timer = setTimeout(done, timeoutMs)
@@ -42,27 +45,21 @@ async function whenReady (connection: Redis, timeoutMs: number): Promise<void> {
 }
 
 export default fp(async function taskQueue (app: FastifyInstance, opts: TaskQueuePluginOptions) {
-  const redisOptions = {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    retryStrategy: (n: number) => Math.min(n * 200, 2000)
-  }
-  // Auto-pipelining batches the commands of concurrent requests into one socket write per tick (status reads,
-  // submit scripts, BullMQ's addJob): measured +60% status and +25% enqueue throughput (see npm run bench).
-  const redis = new Redis(opts.redisUrl, { ...redisOptions, enableAutoPipelining: true })
-  const queueConnection = new Redis(opts.redisUrl, { ...redisOptions, enableAutoPipelining: true })
+  const keys = new RedisKeys(opts.prefix)
+  const redis = createRedisConnection(opts.redis, 'api', `${opts.prefix}:api`)
+  const queueConnection = createRedisConnection(opts.redis, 'api', `${opts.prefix}:api-queue`)
   // One throttle for the API's connections: an outage is one warning and periodic summaries, not a line per retry.
   const redisLog = new RedisLogThrottle(app.log)
   redisLog.watch(redis, 'api')
   redisLog.watch(queueConnection, 'api queue connection')
   // Start answering once Redis is connected (or give up waiting after a few seconds and answer 503 until it is).
   await Promise.all([redis, queueConnection].map(async connection => await whenReady(connection, opts.connectTimeoutMs ?? 5000)))
-  const queue = new Queue(TASK_QUEUE_NAME, { connection: queueConnection, prefix: opts.prefix })
+  const queue = new Queue(TASK_QUEUE_NAME, { connection: queueConnection, prefix: keys.bullPrefix })
   redisLog.watch(queue, 'api queue')
-  const store = new TaskStore(redis, opts.prefix, opts.retentionSeconds)
-  app.decorate('redis', redis)
-  app.decorate('tasks', new TaskService(new TaskSubmitter(redis, queue, opts.prefix, opts.retentionSeconds), store))
-  app.decorate('provisioned', new ProvisionedRegistry(redis, opts.prefix))
+  const store = new TaskStore(redis, keys, opts.retentionSeconds)
+  app.decorate<RedisClient>('redis', redis)
+  app.decorate('tasks', new TaskService(new TaskSubmitter(redis, queue, keys, opts.retentionSeconds), store))
+  app.decorate('provisioned', new ProvisionedRegistry(redis, keys))
   app.addHook('onClose', async () => {
     // Bounded: a Redis that stopped answering (not refusing) would hold QUIT and Queue.close forever.
     await settlesWithin(queue.close(), queueConnection.status === 'ready' ? 1_000 : 0)

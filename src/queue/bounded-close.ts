@@ -3,7 +3,7 @@
  * BullMQ's close waits on it, so every close step at shutdown is raced against a deadline and a connection
  * that cannot quit in time is dropped (`disconnect()`: no reconnect, pending commands rejected).
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis-connection.js'
 
 /** Resolves true when `promise` settles (either way) within `ms`, false when the deadline came first. */
 export async function settlesWithin (promise: Promise<unknown>, ms: number): Promise<boolean> {
@@ -15,7 +15,7 @@ export async function settlesWithin (promise: Promise<unknown>, ms: number): Pro
 }
 
 /** QUIT when Redis answers (pending replies are read first), else, or after `ms`, drop the connection. */
-export async function quitOrDisconnect (connection: Redis, ms: number): Promise<void> {
+export async function quitOrDisconnect (connection: RedisClient, ms: number): Promise<void> {
   if (connection.status === 'ready') await settlesWithin(connection.quit(), ms)
   // Harmless after a QUIT that went through; the only way out of a reconnect loop otherwise.
   if (connection.status !== 'end') connection.disconnect()

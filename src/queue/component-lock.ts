@@ -1,32 +1,29 @@
 /**
  * Serialises operations on one component across every worker: each component has a FIFO in Redis
- * (`<prefix>:component:<id>`, a sorted set of tokens scored by arrival sequence, filled atomically at submit).
+ * (`{<prefix>}:component:<id>`, a sorted set of tokens scored by arrival sequence, filled atomically at submit).
  * A task may act on a component only while it is at the head. Releasing promotes the next task's delayed job so
  * it does not sit out its whole poll interval.
  */
 import type { Queue } from 'bullmq'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis-connection.js'
+import type { RedisKeys } from './redis-keys.js'
 import type { TaskStore } from './task-store.js'
 
 /** A task whose job never reached BullMQ is presumed lost after this long (the submit script and add are ms apart). */
 const PHANTOM_AFTER_MS = 60_000
 
-export function componentQueueKey (prefix: string, componentId: string): string {
-  return `${prefix}:component:${componentId}`
-}
-
 export type Turn = { mine: true } | { mine: false, holder: string }
 
 export class ComponentLock {
   constructor (
-    private readonly redis: Redis,
-    private readonly prefix: string,
+    private readonly redis: RedisClient,
+    private readonly keys: RedisKeys,
     private readonly queue: Queue,
     private readonly store: TaskStore
   ) {}
 
   async turn (componentId: string, token: string): Promise<Turn> {
-    const key = componentQueueKey(this.prefix, componentId)
+    const key = this.keys.componentQueue(componentId)
     for (let i = 0; i < 100; i++) {
       const [head] = await this.redis.zrange(key, 0, 0)
       // Our own entry gone (cleaned as stale after a long outage): nobody else is ahead of us that we know of.
@@ -52,8 +49,8 @@ export class ComponentLock {
   async release (componentIds: string[], token: string): Promise<void> {
     if (componentIds.length === 0) return
     const pipeline = this.redis.pipeline()
-    for (const id of componentIds) pipeline.zrem(componentQueueKey(this.prefix, id), token)
-    for (const id of componentIds) pipeline.zrange(componentQueueKey(this.prefix, id), 0, 0)
+    for (const id of componentIds) pipeline.zrem(this.keys.componentQueue(id), token)
+    for (const id of componentIds) pipeline.zrange(this.keys.componentQueue(id), 0, 0)
     const replies = await pipeline.exec() ?? []
     const next = new Set<string>()
     for (const [, value] of replies.slice(componentIds.length)) {

@@ -4,7 +4,7 @@
  * Target clients wrap each HTTP attempt in `run`.
  */
 import { randomUUID } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis-connection.js'
 
 const ACQUIRE = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
@@ -29,9 +29,10 @@ export interface RedisLimiterOptions {
   pollMaxMs?: number
 }
 
-type LeaseRedis = Redis & { acquireOutboundLease?: (key: string, now: number, expires: number, max: number, lease: string, ttl: number) => Promise<number> }
+type LeaseRedis = RedisClient & { acquireOutboundLease?: (key: string, now: number, expires: number, max: number, lease: string, ttl: number) => Promise<number> }
 
-export function createRedisLimiter (redis: Redis, key: string, opts: RedisLimiterOptions): OutboundLimiter {
+/** `key`: RedisKeys.limiter(target id). */
+export function createRedisLimiter (redis: RedisClient, key: string, opts: RedisLimiterOptions): OutboundLimiter {
   const pollMaxMs = opts.pollMaxMs ?? 100
   const leases = redis as LeaseRedis
   // EVALSHA: every outbound call acquires a lease, and sending the script's text each time was a hot spot.

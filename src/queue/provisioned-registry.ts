@@ -1,10 +1,11 @@
 /**
- * The components this adapter has provisioned, durably in Redis: `<prefix>:provisioned:<componentId>`, a hash
+ * The components this adapter has provisioned, durably in Redis: `{<prefix>}:provisioned:<componentId>`, a hash
  * (handler, token, provisionedAt) written when a provision of the component completes and removed when an
  * unprovision completes. It outlives task retention, so an ACL update long after the provision still finds it.
  * The engine writes it; the API only reads it. Never holds a secret.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis-connection.js'
+import type { RedisKeys } from './redis-keys.js'
 import type { ComponentTaskData } from './task-types.js'
 
 export interface ProvisionedRecord {
@@ -15,10 +16,9 @@ export interface ProvisionedRecord {
 }
 
 export class ProvisionedRegistry {
-  constructor (private readonly redis: Redis, private readonly prefix: string) {}
+  constructor (private readonly redis: RedisClient, private readonly keys: RedisKeys) {}
 
-  // A namespace of its own: no component id can name a task, lock or queue key.
-  key (componentId: string): string { return `${this.prefix}:provisioned:${componentId}` }
+  key (componentId: string): string { return this.keys.provisioned(componentId) }
 
   async get (componentId: string): Promise<ProvisionedRecord | undefined> {
     const fields = await this.redis.hgetall(this.key(componentId))

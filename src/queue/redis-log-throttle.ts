@@ -30,7 +30,7 @@ export interface RedisLogThrottleOptions {
 
 // Node socket codes and ioredis messages for "cannot talk to Redis", as opposed to a command that failed.
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED'])
-const UNREACHABLE_MESSAGE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|Connection is closed|Stream isn't writeable|max retries per request/i
+const UNREACHABLE_MESSAGE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|Connection is closed|Stream isn't writeable|max retries per request|All sentinels are unreachable|CLUSTERDOWN|Failed to refresh slots cache/i
 /** Distinct other errors remembered per interval; beyond it they are only counted. */
 const MAX_KINDS = 20
 

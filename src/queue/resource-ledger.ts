@@ -5,16 +5,9 @@
  * that embeds a secret cannot be checked against guesses without that key. Holds ids and fingerprints only.
  */
 import { createHmac, randomBytes } from 'node:crypto'
-import type { Redis } from 'ioredis'
 import type { OwnedResource, ResourceLedger } from '../provisioner/handler.js'
-
-/** Every Redis key of the ledger, in one place (so they move with the other key names). */
-export function resourceLedgerKeys (prefix: string): { component: (handlerId: string, componentId: string) => string, fingerprintKey: string } {
-  return {
-    component: (handlerId, componentId) => `${prefix}:owned:${handlerId}:${componentId}`,
-    fingerprintKey: `${prefix}:fingerprint-key`
-  }
-}
+import type { RedisClient } from './redis-connection.js'
+import type { RedisKeys } from './redis-keys.js'
 
 /** JSON with object keys sorted, so equal values serialise equally whatever their key order. */
 export function canonicalJson (value: unknown): string {
@@ -41,11 +34,8 @@ function parsed (raw: string): OwnedResource | undefined {
 
 export class RedisResourceLedgers {
   private key: Promise<Buffer> | undefined
-  private readonly keys: ReturnType<typeof resourceLedgerKeys>
 
-  constructor (private readonly redis: Redis, prefix: string) {
-    this.keys = resourceLedgerKeys(prefix)
-  }
+  constructor (private readonly redis: RedisClient, private readonly keys: RedisKeys) {}
 
   /** The deployment's key: made by the first process that needs it, read by every other. */
   private async fingerprintKey (): Promise<Buffer> {
@@ -59,7 +49,7 @@ export class RedisResourceLedgers {
   }
 
   for (handlerId: string, componentId: string): ResourceLedger {
-    const hash = this.keys.component(handlerId, componentId)
+    const hash = this.keys.ownedResources(handlerId, componentId)
     return {
       read: async () => {
         const out: Record<string, OwnedResource> = {}

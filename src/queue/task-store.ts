@@ -1,10 +1,11 @@
 /**
- * Task state in Redis: `<prefix>:task:<token>` (a hash: kind, status, result, info, ...) and
- * `<prefix>:task:<token>:logs` (a list of JSON log entries) and `<prefix>:task:<token>:checkpoints` (a hash of the
- * components' checkpoints). Written by the submitter and the engine, read by the
- * status routes of any API replica. Finished tasks expire after the retention period. Never holds a secret value.
+ * Task state in Redis: `{<prefix>}:task:<token>` (a hash: kind, status, result, info, ...),
+ * `{<prefix>}:task:<token>:logs` (a list of JSON log entries) and `{<prefix>}:task:<token>:checkpoints` (the
+ * components' checkpoints, one field each; names in src/queue/redis-keys.ts). Written by the submitter and the
+ * engine, read by the status routes of any API replica. Finished tasks expire after the retention period. Never holds a secret value.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis-connection.js'
+import type { RedisKeys } from './redis-keys.js'
 import type { ComponentCheckpoint, TaskKind, TaskLogEntry, TaskStatus, TaskView } from './task-types.js'
 
 /** A task's log is capped so a runaway poll loop cannot grow Redis without bound. */
@@ -28,15 +29,14 @@ function checked (token: string): string {
 
 export class TaskStore {
   constructor (
-    private readonly redis: Redis,
-    private readonly prefix: string,
+    private readonly redis: RedisClient,
+    private readonly keys: RedisKeys,
     private readonly retentionSeconds: number
   ) {}
 
-  taskKey (token: string): string { return `${this.prefix}:task:${checked(token)}` }
-  logsKey (token: string): string { return `${this.prefix}:task:${checked(token)}:logs` }
-  /** Component id -> JSON checkpoint: a step rewrites its own component's field, never the whole job data. */
-  checkpointsKey (token: string): string { return `${this.prefix}:task:${checked(token)}:checkpoints` }
+  taskKey (token: string): string { return this.keys.task(checked(token)) }
+  logsKey (token: string): string { return this.keys.taskLogs(checked(token)) }
+  checkpointsKey (token: string): string { return this.keys.taskCheckpoints(checked(token)) }
 
   /** One component's checkpoint, with the log entries buffered since the last one, in one round trip. */
   async saveCheckpoint (token: string, componentId: string, checkpoint: ComponentCheckpoint, logs: TaskLogEntry[] = []): Promise<void> {

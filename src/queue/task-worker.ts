@@ -4,17 +4,20 @@
  * checkpoint within the grace period, close Redis). Shutdown is bounded even with Redis unreachable: past the
  * grace, in-flight calls are aborted, then the connections dropped; their jobs resume from their checkpoints.
  */
-import { Worker, type Job } from 'bullmq'
-import { Redis } from 'ioredis'
+import { DelayedError, Worker, type Job } from 'bullmq'
 import type { Logger } from 'pino'
+import type { RedisSettings } from '../config-redis.js'
 import { quitOrDisconnect, settlesWithin } from './bounded-close.js'
+import { createRedisConnection } from './redis-connection.js'
+import { RedisKeys } from './redis-keys.js'
 import { RedisLogThrottle } from './redis-log-throttle.js'
 import type { TaskEngine } from './task-engine.js'
 import type { TaskStore } from './task-store.js'
 import { TASK_QUEUE_NAME, type TaskJobData } from './task-types.js'
 
 export interface TaskWorkerOptions {
-  redisUrl: string
+  redis: RedisSettings
+  /** QUEUE_PREFIX, a plain name (keys: src/queue/redis-keys.ts). */
   prefix: string
   /** Jobs run at once by this process. */
   concurrency: number
@@ -32,6 +35,8 @@ export interface TaskWorkerOptions {
 
 /** After the grace, how long aborted steps get to hand their jobs back before the connections are dropped, ms. */
 const ABORT_SETTLE_MS = 1_500
+/** How long a job handed back while this process still runs it waits before it is offered again, ms. */
+const RERUN_PARK_MS = 1_000
 /** How long a close step that needs Redis may take once the grace is over, ms. */
 const CLOSE_STEP_MS = 1_000
 
@@ -42,21 +47,34 @@ export interface TaskWorker {
 }
 
 export function startTaskWorker (engine: TaskEngine, store: TaskStore, opts: TaskWorkerOptions, logger: Logger): TaskWorker {
-  // maxRetriesPerRequest null: BullMQ's blocking commands must wait out a Redis outage, not fail.
-  const connection = new Redis(opts.redisUrl, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 200, 2000) })
+  // BullMQ's blocking commands must wait out a Redis outage or failover, not fail.
+  const connection = createRedisConnection(opts.redis, 'worker', `${opts.prefix}:worker`)
   const redisLog = opts.redisLog ?? new RedisLogThrottle(logger)
   redisLog.watch(connection, 'worker')
   let active = 0
+  const running = new Set<string>()
   const worker = new Worker<TaskJobData>(TASK_QUEUE_NAME, async (job: Job<TaskJobData>, token?: string) => {
+    const id = job.id ?? ''
+    if (running.has(id)) {
+      // Redis was away longer than the job's lock (a failover, an outage): BullMQ took the job for stalled and
+      // handed it back while its step still runs here. A second run beside it could repeat a create step before
+      // the first one's result is visible; park it until the first run has ended, then it resumes from its
+      // checkpoint as any re-delivered job does.
+      logger.warn({ task: id }, 'task job handed back while it still runs in this process; parked until that run ends')
+      await job.moveToDelayed(Date.now() + RERUN_PARK_MS, token)
+      throw new DelayedError()
+    }
+    running.add(id)
     active++
     try {
       return await engine.process(job, token)
     } finally {
       active--
+      running.delete(id)
     }
   }, {
     connection,
-    prefix: opts.prefix,
+    prefix: new RedisKeys(opts.prefix).bullPrefix,
     concurrency: opts.concurrency,
     lockDuration: opts.lockDurationMs,
     stalledInterval: opts.stalledIntervalMs,

@@ -3,7 +3,6 @@
  * component locks, the shared per-target limiter, the engine and the BullMQ worker.
  */
 import { Queue } from 'bullmq'
-import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { Config } from '../config.js'
 import { createHandlerRegistry, type HandlerSetDeps } from '../provisioner/handler-set.js'
@@ -11,6 +10,8 @@ import type { SecretStore } from '../secrets/secret-store.js'
 import { quitOrDisconnect, settlesWithin } from './bounded-close.js'
 import { ComponentLock } from './component-lock.js'
 import { createRedisLimiter } from './outbound-limiter.js'
+import { createRedisConnection } from './redis-connection.js'
+import { RedisKeys } from './redis-keys.js'
 import { RedisLogThrottle } from './redis-log-throttle.js'
 import { TaskEngine } from './task-engine.js'
 import { TaskStore } from './task-store.js'
@@ -25,27 +26,28 @@ export interface WorkerRuntime {
 }
 
 export function startWorkerRuntime (config: Config, secrets: SecretStore, logger: Logger, deps: Pick<HandlerSetDeps, 'fetch' | 'scrubber'> = {}): WorkerRuntime {
-  // Commands wait out a Redis outage (no per-request retry limit): a step's checkpoint must not be dropped.
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 200, 2000) })
+  const keys = new RedisKeys(config.queuePrefix)
+  // Commands wait out a Redis outage or failover: a step's checkpoint must not be dropped.
+  const redis = createRedisConnection(config.redis, 'worker', `${config.queuePrefix}:worker-store`)
   // One throttle for every connection of the worker role: an outage is one warning, not one per retry each.
   const redisLog = new RedisLogThrottle(logger)
   redisLog.watch(redis, 'worker store')
-  const queue = new Queue(TASK_QUEUE_NAME, { connection: redis, prefix: config.queuePrefix })
+  const queue = new Queue(TASK_QUEUE_NAME, { connection: redis, prefix: keys.bullPrefix })
   redisLog.watch(queue, 'worker queue')
-  const store = new TaskStore(redis, config.queuePrefix, config.taskRetentionSeconds)
+  const store = new TaskStore(redis, keys, config.taskRetentionSeconds)
   const sections = config.handlers as Record<string, unknown>
   const registry = createHandlerRegistry(config, {
     ...deps,
     limiterFor: (module) => {
       const limits = module.outboundLimits(sections[module.id])
-      return createRedisLimiter(redis, `${config.queuePrefix}:limit:${module.id}`, { max: limits.maxConcurrent, leaseMs: limits.leaseMs })
+      return createRedisLimiter(redis, keys.limiter(module.id), { max: limits.maxConcurrent, leaseMs: limits.leaseMs })
     }
   })
   const engine = new TaskEngine({
     store,
-    lock: new ComponentLock(redis, config.queuePrefix, queue, store),
-    provisioned: new ProvisionedRegistry(redis, config.queuePrefix),
-    ledgers: new RedisResourceLedgers(redis, config.queuePrefix),
+    lock: new ComponentLock(redis, keys, queue, store),
+    provisioned: new ProvisionedRegistry(redis, keys),
+    ledgers: new RedisResourceLedgers(redis, keys),
     registry,
     secrets,
     logger,
@@ -57,7 +59,7 @@ export function startWorkerRuntime (config: Config, secrets: SecretStore, logger
     }
   })
   const worker = startTaskWorker(engine, store, {
-    redisUrl: config.redisUrl,
+    redis: config.redis,
     prefix: config.queuePrefix,
     concurrency: config.workerConcurrency,
     lockDurationMs: config.workerLockMs,

@@ -91,16 +91,21 @@ export async function findOrStartRedis (configured = process.env.REDIS_URL): Pro
   }
 }
 
-/** Deletes every key under `prefix` (SCAN, never FLUSHALL: the server may be shared). */
+/**
+ * Deletes every key under `prefix`, the service's hash-tagged `{prefix}:...` and any plain `prefix...` (SCAN, never
+ * FLUSHALL: the server may be shared).
+ */
 export async function deleteKeys (url: string, prefix: string): Promise<void> {
   const client = new Redis(url, { maxRetriesPerRequest: 1 })
   try {
-    let cursor = '0'
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
-      cursor = next
-      if (keys.length > 0) await client.unlink(...keys)
-    } while (cursor !== '0')
+    for (const pattern of [`${prefix}*`, `{${prefix}}*`]) {
+      let cursor = '0'
+      do {
+        const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+        cursor = next
+        if (keys.length > 0) await client.unlink(...keys)
+      } while (cursor !== '0')
+    }
   } finally {
     client.disconnect()
   }

@@ -4,6 +4,7 @@
  * its simulator and entry, and one line here.
  */
 import { airbyteSimulatorEntry } from './airbyte/airbyte-simulator-entry.js'
+import { incortaSimulatorEntry } from './incorta/incorta-simulator-entry.js'
 
 export interface RunningSimulator {
   /** Shown in the sandbox banner: `Airbyte simulator at http://127.0.0.1:41234/api/public/v1 (workspace ...)`. */
@@ -25,7 +26,7 @@ export interface SimulatorEntry {
   start: (env: Record<string, string | undefined>) => Promise<RunningSimulator>
 }
 
-export const SIMULATORS: readonly SimulatorEntry[] = [airbyteSimulatorEntry]
+export const SIMULATORS: readonly SimulatorEntry[] = [airbyteSimulatorEntry, incortaSimulatorEntry]
 
 /** Starts every simulator; if one fails, closes those already started. */
 export async function startSimulators (env: Record<string, string | undefined>): Promise<RunningSimulator[]> {

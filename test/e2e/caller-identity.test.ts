@@ -6,6 +6,7 @@ import { Redis } from 'ioredis'
 import { fingerprintLabel, tokenDigest } from '../../src/auth/bearer-token-file.js'
 import { airbyteRequest, postJson, startStack, waitForStatus } from '../helpers/stack.js'
 import { eventually, spawnService } from '../helpers/service-process.js'
+import { RedisKeys } from '../../src/queue/redis-keys.js'
 
 // The service as a process (API and worker), so every line both roles log is captured.
 const ORCHESTRATOR = 'e2e-orchestrator-token-5f1c9a7e2b'
@@ -31,7 +32,7 @@ async function redisDump (prefix: string): Promise<string> {
   const client = new Redis(stack.redis.url)
   try {
     const parts: string[] = []
-    for (const key of await client.keys(`${prefix}*`)) {
+    for (const key of await client.keys(new RedisKeys(prefix).everyKey)) {
       const type = await client.type(key)
       parts.push(key)
       if (type === 'string') parts.push(String(await client.get(key)))
@@ -65,9 +66,9 @@ t.test('the caller is recorded with each task and in its log lines; its token ne
   const client = new Redis(stack.redis.url)
   t.teardown(() => { client.disconnect() })
   const bareLabel = fingerprintLabel(tokenDigest(BARE))
-  t.equal(await client.hget(`${stack.prefix}:task:${first.text}`, 'caller'), 'orchestrator', 'task hash: the token label')
-  t.equal(await client.hget(`${stack.prefix}:task:${other.text}`, 'caller'), bareLabel, 'task hash: a bare token\'s fingerprint label')
-  const job = JSON.parse(String(await client.hget(`${stack.prefix}:tasks:${first.text}`, 'data'))) as { caller?: string }
+  t.equal(await client.hget(new RedisKeys(stack.prefix).task(first.text), 'caller'), 'orchestrator', 'task hash: the token label')
+  t.equal(await client.hget(new RedisKeys(stack.prefix).task(other.text), 'caller'), bareLabel, 'task hash: a bare token\'s fingerprint label')
+  const job = JSON.parse(String(await client.hget(new RedisKeys(stack.prefix).bullJob(first.text), 'data'))) as { caller?: string }
   t.equal(job.caller, 'orchestrator', 'job data')
 
   const lines = logLines()

@@ -5,6 +5,7 @@ import { stringify } from 'yaml'
 import { TASK_QUEUE_NAME } from '../../src/queue/task-types.js'
 import { eventually } from '../helpers/service-process.js'
 import { airbyteRequest, postJson, startStack, waitForStatus } from '../helpers/stack.js'
+import { RedisKeys } from '../../src/queue/redis-keys.js'
 
 /** A bare data product with Airbyte components named `names`, plus one component of another adapter. */
 function dataProduct (names: string[], dependsOn: Record<string, string[]> = {}): any {
@@ -78,7 +79,7 @@ t.test('waiting syncs hold no worker slot: more syncs run in Airbyte at once tha
     env: { WORKER_CONCURRENCY: String(slots), AIRBYTE_SYNC_POLL_MIN_MS: '250', AIRBYTE_SYNC_POLL_MAX_MS: '500', AIRBYTE_MAX_CONCURRENT_REQUESTS: '16' }
   })
   const connection = new Redis(redis.url, { maxRetriesPerRequest: null })
-  const queue = new Queue(TASK_QUEUE_NAME, { connection, prefix })
+  const queue = new Queue(TASK_QUEUE_NAME, { connection, prefix: new RedisKeys(prefix).bullPrefix })
   t.teardown(async () => { await queue.close(); connection.disconnect() })
   const liveSyncs = (): number => [...sim.state.jobs.values()].filter(j => j.jobType === 'sync' && !['succeeded', 'failed', 'cancelled'].includes(j.status)).length
 

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { airbyteRequest, getJson, postJson, startStack, waitForStatus } from '../helpers/stack.js'
+import { RedisKeys } from '../../src/queue/redis-keys.js'
 
 const DB_PASSWORD = 'e2e-db-password-4711'
 const WAREHOUSE_PASSWORD = 'e2e-warehouse-password-4712'
@@ -189,7 +190,7 @@ async function dumpRedis (): Promise<Array<[string, string]>> {
     const out: Array<[string, string]> = []
     let cursor = '0'
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${stack.prefix}*`, 'COUNT', 500)
+      const [next, keys] = await redis.scan(cursor, 'MATCH', new RedisKeys(stack.prefix).everyKey, 'COUNT', 500)
       cursor = next
       for (const key of keys) {
         const type = await redis.type(key)

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis'
 import { airbyteRequest, getJson, postJson, startStack, waitForStatus } from '../helpers/stack.js'
 import { checkReply } from '../../src/openapi/contract-check.js'
 import { eventually } from '../helpers/service-process.js'
+import { RedisKeys } from '../../src/queue/redis-keys.js'
 
 const stack = await startStack(t, { env: { TASK_RETENTION_SECONDS: '3' } })
 const { base, sim } = stack
@@ -70,7 +71,7 @@ t.test('resolved secrets never reach Redis', async t => {
   const leaks: string[] = []
   let scanned = 0
   do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${stack.prefix}*`, 'COUNT', 500)
+    const [next, keys] = await redis.scan(cursor, 'MATCH', new RedisKeys(stack.prefix).everyKey, 'COUNT', 500)
     cursor = next
     for (const key of keys) {
       scanned++

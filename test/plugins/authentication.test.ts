@@ -31,7 +31,7 @@ function tokensFile (content: string): string {
 }
 
 async function appWith (t: Test, env: Record<string, string>): Promise<FastifyInstance> {
-  const config = loadConfig({ REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', ...env })
+  const config = loadConfig({ LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0', REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', ...env })
   const app = await buildApp({ config, registry: createHandlerRegistry(config), secrets: createSecretStore({}), logger: false })
   t.teardown(async () => { await app.close() })
   return app
@@ -49,8 +49,8 @@ function contractProblems (method: string, path: string, res: LightMyRequestResp
 
 t.test('bearer is the default mode: no authentication has to be chosen explicitly', async t => {
   t.equal(loadConfig({}).auth.mode, 'bearer')
-  t.equal(loadConfig({ AUTH_MODE: 'none' }).auth.mode, 'none')
-  t.throws(() => loadConfig({ AUTH_MODE: 'off' }), /AUTH_MODE must be one of bearer, jwt, none/)
+  t.equal(loadConfig({ LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0', AUTH_MODE: 'none' }).auth.mode, 'none')
+  t.throws(() => loadConfig({ LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0', AUTH_MODE: 'off' }), /AUTH_MODE must be one of bearer, jwt, none/)
 })
 
 t.test('bearer mode without a usable token refuses to start, naming AUTH_MODE and AUTH_BEARER_TOKENS_FILE', async t => {
@@ -79,7 +79,7 @@ t.test('the process exits 1 with the message when bearer mode has no token; a wo
   const service = spawnService({ ...env, ROLE: 'api' })
   t.equal(await service.exited, 1)
   t.match(service.output(), /AUTH_MODE=bearer: AUTH_BEARER_TOKENS_FILE is not set/)
-  const worker = await startService(loadConfig({ ...env, ROLE: 'worker' }))
+  const worker = await startService(loadConfig({ LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0', ...env, ROLE: 'worker' }))
   t.equal(worker.app, undefined)
   await worker.close()
 })
@@ -170,7 +170,7 @@ t.test('DOCS_PUBLIC=true opens /docs and nothing else', async t => {
   for (const url of ['/docs', '/docs/json', '/docs/static/swagger-ui.css']) t.equal((await get(app, url)).statusCode, 200, url)
   t.equal((await get(app, statusUrl())).statusCode, 401)
   t.equal((await get(app, '/docsx')).statusCode, 401)
-  t.throws(() => loadConfig({ DOCS_PUBLIC: 'yes' }), /DOCS_PUBLIC must be true or false/)
+  t.throws(() => loadConfig({ LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0', DOCS_PUBLIC: 'yes' }), /DOCS_PUBLIC must be true or false/)
 })
 
 t.test('AUTH_MODE=none, chosen explicitly, lets every caller in', async t => {
@@ -246,9 +246,9 @@ async function jwt (key: CryptoKey, claims: JWTPayload = {}, opts: { alg?: strin
 }
 
 t.test('jwt mode needs its issuer, audience and JWKS URL', async t => {
-  const err = t.throws(() => loadConfig({ AUTH_MODE: 'jwt' })) as unknown as Error
+  const err = t.throws(() => loadConfig({ LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0', AUTH_MODE: 'jwt' })) as unknown as Error
   for (const name of ['AUTH_JWT_JWKS_URL', 'AUTH_JWT_ISSUER', 'AUTH_JWT_AUDIENCE']) t.match(err.message, name)
-  t.throws(() => loadConfig({ AUTH_MODE: 'jwt', AUTH_JWT_JWKS_URL: 'http://x/jwks', AUTH_JWT_ISSUER: 'i', AUTH_JWT_AUDIENCE: 'a', AUTH_JWT_ALGORITHMS: 'RS256,HS256' }), /AUTH_JWT_ALGORITHMS/)
+  t.throws(() => loadConfig({ LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0', AUTH_MODE: 'jwt', AUTH_JWT_JWKS_URL: 'http://x/jwks', AUTH_JWT_ISSUER: 'i', AUTH_JWT_AUDIENCE: 'a', AUTH_JWT_ALGORITHMS: 'RS256,HS256' }), /AUTH_JWT_ALGORITHMS/)
 })
 
 t.test('jwt mode', async t => {

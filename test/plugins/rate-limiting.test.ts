@@ -11,6 +11,7 @@ import { checkReply } from '../../src/openapi/contract-check.js'
 import { createHandlerRegistry } from '../../src/provisioner/handler-set.js'
 import { createSecretStore } from '../../src/secrets/secret-store.js'
 import { deleteKeys, testRedis, uniquePrefix } from '../helpers/redis-server.js'
+import { RedisKeys } from '../../src/queue/redis-keys.js'
 
 const redis = await testRedis()
 t.teardown(async () => { await redis.stop() })
@@ -25,7 +26,7 @@ async function replicas (t: Test, env: Record<string, string> = {}): Promise<{ p
   t.teardown(async () => { await deleteKeys(redis.url, prefix) })
   const apps: FastifyInstance[] = []
   for (let i = 0; i < 2; i++) {
-    const config = loadConfig({ REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', AUTH_BEARER_TOKENS_FILE: file, RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_MS: '60000', ...env })
+    const config = loadConfig({ LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0', REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', AUTH_BEARER_TOKENS_FILE: file, RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_MS: '60000', ...env })
     const app = await buildApp({ config, registry: createHandlerRegistry(config), secrets: createSecretStore({}), logger: false })
     t.teardown(async () => { await app.close() })
     apps.push(app)
@@ -77,8 +78,8 @@ t.test('the limiter keeps its keys under QUEUE_PREFIX and never stores a token',
   await status(one, A)
   const client = new Redis(redis.url)
   t.teardown(() => { client.disconnect() })
-  const keys = await client.keys(`${prefix}:rate-limit:*`)
-  t.same(keys, [`${prefix}:rate-limit:caller:caller-a`])
+  const keys = await client.keys(`${new RedisKeys(prefix).rateLimitNamespace}*`)
+  t.same(keys, [`{${prefix}}:rate-limit:caller:caller-a`])
 })
 
 t.test('RATE_LIMIT_MAX=0 turns limiting off', async t => {

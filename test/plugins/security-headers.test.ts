@@ -18,7 +18,7 @@ const file = join(mkdtempSync(join(tmpdir(), 'tokens-')), 'tokens')
 writeFileSync(file, `reader ${TOKEN}\n`)
 
 async function appWith (t: Test, env: Record<string, string>): Promise<FastifyInstance> {
-  const config = loadConfig({ REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', AUTH_BEARER_TOKENS_FILE: file, ...env })
+  const config = loadConfig({ LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0', REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', AUTH_BEARER_TOKENS_FILE: file, ...env })
   const app = await buildApp({ config, registry: createHandlerRegistry(config), secrets: createSecretStore({}), logger: false })
   t.teardown(async () => { await app.close() })
   return app

@@ -13,6 +13,7 @@ import { HandlerRegistry } from '../../src/provisioner/handler-registry.js'
 import { createSecretStore } from '../../src/secrets/secret-store.js'
 import { ComponentLock } from '../../src/queue/component-lock.js'
 import { newCheckpoint } from '../../src/queue/step-checkpoint.js'
+import { RedisKeys } from '../../src/queue/redis-keys.js'
 import { TaskEngine } from '../../src/queue/task-engine.js'
 import { TaskStore } from '../../src/queue/task-store.js'
 import { TaskSubmitter } from '../../src/queue/task-submitter.js'
@@ -55,19 +56,20 @@ t.test('Redis bytes a task writes grow linearly with its components (300 vs 100:
   const redisServer = await startPrivateRedis()
   const prefix = uniquePrefix('checkpoint-bytes')
   const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null })
-  const queue = new Queue(TASK_QUEUE_NAME, { connection: redis, prefix })
+  const keys = new RedisKeys(prefix)
+  const queue = new Queue(TASK_QUEUE_NAME, { connection: redis, prefix: keys.bullPrefix })
   const logger = pino({ level: 'silent' })
-  const store = new TaskStore(redis, prefix, 600)
+  const store = new TaskStore(redis, keys, 600)
   const engine = new TaskEngine({
     store,
-    lock: new ComponentLock(redis, prefix, queue, store),
+    lock: new ComponentLock(redis, keys, queue, store),
     registry: new HandlerRegistry([handler as unknown as Handler]),
     secrets: createSecretStore({ env: {} }),
     logger,
     options: { stepRetries: 0, stepRetryBaseMs: 10, stepRetryMaxMs: 10, componentLockPollMs: 50 }
   })
   const worker = startTaskWorker(engine, store, {
-    redisUrl: redisServer.url, prefix, concurrency: 1, lockDurationMs: 30_000, stalledIntervalMs: 30_000, shutdownGraceMs: 1000
+    redis: { mode: 'standalone', url: redisServer.url }, prefix, concurrency: 1, lockDurationMs: 30_000, stalledIntervalMs: 30_000, shutdownGraceMs: 1000
   }, logger)
   t.teardown(async () => {
     await worker.close()
@@ -75,7 +77,7 @@ t.test('Redis bytes a task writes grow linearly with its components (300 vs 100:
     redis.disconnect()
     await redisServer.stop()
   })
-  const submitter = new TaskSubmitter(redis, queue, prefix, 600)
+  const submitter = new TaskSubmitter(redis, queue, keys, 600)
   const written = async (): Promise<number> => Number(/total_net_input_bytes:(\d+)/.exec(await redis.info('stats'))?.[1])
 
   const bytesFor = async (count: number): Promise<number> => {

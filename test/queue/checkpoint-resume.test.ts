@@ -7,6 +7,7 @@ import type { ComponentOperation, Handler, Step } from '../../src/provisioner/ha
 import { HandlerRegistry } from '../../src/provisioner/handler-registry.js'
 import { createSecretStore } from '../../src/secrets/secret-store.js'
 import { ComponentLock } from '../../src/queue/component-lock.js'
+import { RedisKeys } from '../../src/queue/redis-keys.js'
 import { TaskEngine } from '../../src/queue/task-engine.js'
 import { TaskStore } from '../../src/queue/task-store.js'
 import { TaskSubmitter } from '../../src/queue/task-submitter.js'
@@ -173,9 +174,10 @@ t.test('the real engine resumes legacy and renamed checkpoints and fails unknown
   const redisServer = await testRedis()
   const prefix = uniquePrefix('checkpoint-resume')
   const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null })
-  const queue = new Queue(TASK_QUEUE_NAME, { connection: redis, prefix })
+  const keys = new RedisKeys(prefix)
+  const queue = new Queue(TASK_QUEUE_NAME, { connection: redis, prefix: keys.bullPrefix })
   const logger = pino({ level: 'silent' })
-  const store = new TaskStore(redis, prefix, 600)
+  const store = new TaskStore(redis, keys, 600)
   const journal: string[] = []
   const handler = fakeHandler(['a', 'x', 'c', 'd'], {
     stateVersion: 2,
@@ -185,14 +187,14 @@ t.test('the real engine resumes legacy and renamed checkpoints and fails unknown
   })
   const engine = new TaskEngine({
     store,
-    lock: new ComponentLock(redis, prefix, queue, store),
+    lock: new ComponentLock(redis, keys, queue, store),
     registry: new HandlerRegistry([handler as unknown as Handler]),
     secrets: createSecretStore({ env: {} }),
     logger,
     options: { stepRetries: 0, stepRetryBaseMs: 10, stepRetryMaxMs: 10, componentLockPollMs: 50 }
   })
   const worker = startTaskWorker(engine, store, {
-    redisUrl: redisServer.url, prefix, concurrency: 2, lockDurationMs: 5000, stalledIntervalMs: 5000, shutdownGraceMs: 1000
+    redis: { mode: 'standalone', url: redisServer.url }, prefix, concurrency: 2, lockDurationMs: 5000, stalledIntervalMs: 5000, shutdownGraceMs: 1000
   }, logger)
   t.teardown(async () => {
     await worker.close()
@@ -201,7 +203,7 @@ t.test('the real engine resumes legacy and renamed checkpoints and fails unknown
     redis.disconnect()
     await redisServer.stop()
   })
-  const submitter = new TaskSubmitter(redis, queue, prefix, 600)
+  const submitter = new TaskSubmitter(redis, queue, keys, 600)
   const submit = async (name: string, cp: ComponentCheckpoint): Promise<string> => {
     const comp: Component = { id: `urn:dmb:cmp:kit:kit:0:${name}`, name, kind: 'workload' }
     const data: ComponentTaskData = {

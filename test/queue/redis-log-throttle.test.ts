@@ -53,3 +53,10 @@ t.test('connection failures are told apart from failed commands', async (t) => {
   t.ok(isUnreachableError(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })))
   t.notOk(isUnreachableError(new Error('ERR unknown command')))
 })
+
+t.test('a Sentinel or Cluster without a reachable primary counts as Redis unreachable', async (t) => {
+  t.ok(isUnreachableError(new Error('All sentinels are unreachable. Retrying from scratch after 400ms.')), 'every retry delay is one outage, not a new error kind')
+  t.ok(isUnreachableError(new Error('CLUSTERDOWN The cluster is down')))
+  t.ok(isUnreachableError(new Error('Failed to refresh slots cache.')))
+  t.notOk(isUnreachableError(new Error('CROSSSLOT Keys in request don\'t hash to the same slot')), 'a command refused by the Cluster is not an outage')
+})

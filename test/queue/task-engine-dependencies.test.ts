@@ -7,6 +7,7 @@ import type { ComponentInfo, Handler } from '../../src/provisioner/handler.js'
 import { HandlerRegistry } from '../../src/provisioner/handler-registry.js'
 import { createSecretStore } from '../../src/secrets/secret-store.js'
 import { ComponentLock } from '../../src/queue/component-lock.js'
+import { RedisKeys } from '../../src/queue/redis-keys.js'
 import { TaskEngine } from '../../src/queue/task-engine.js'
 import { TaskStore } from '../../src/queue/task-store.js'
 import { TaskSubmitter } from '../../src/queue/task-submitter.js'
@@ -37,20 +38,21 @@ t.test('a step sees the info of the components it depends on, produced earlier i
   const redisServer = await testRedis()
   const prefix = uniquePrefix('engine-dependencies')
   const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null })
-  const queue = new Queue(TASK_QUEUE_NAME, { connection: redis, prefix })
+  const keys = new RedisKeys(prefix)
+  const queue = new Queue(TASK_QUEUE_NAME, { connection: redis, prefix: keys.bullPrefix })
   const logger = pino({ level: 'silent' })
-  const store = new TaskStore(redis, prefix, 600)
+  const store = new TaskStore(redis, keys, 600)
   const seen = new Map<string, Record<string, ComponentInfo>>()
   const engine = new TaskEngine({
     store,
-    lock: new ComponentLock(redis, prefix, queue, store),
+    lock: new ComponentLock(redis, keys, queue, store),
     registry: new HandlerRegistry([recordingHandler(seen)]),
     secrets: createSecretStore({ env: {} }),
     logger,
     options: { stepRetries: 0, stepRetryBaseMs: 10, stepRetryMaxMs: 10, componentLockPollMs: 50 }
   })
   const worker = startTaskWorker(engine, store, {
-    redisUrl: redisServer.url, prefix, concurrency: 2, lockDurationMs: 5000, stalledIntervalMs: 5000, shutdownGraceMs: 1000
+    redis: { mode: 'standalone', url: redisServer.url }, prefix, concurrency: 2, lockDurationMs: 5000, stalledIntervalMs: 5000, shutdownGraceMs: 1000
   }, logger)
   t.teardown(async () => {
     await worker.close()
@@ -74,7 +76,7 @@ t.test('a step sees the info of the components it depends on, produced earlier i
     pathPrefix: '',
     checkpoint: Object.fromEntries(components.map((c) => [c.id, { handlerId: 'fake', status: 'pending' as const, state: {}, retries: 0 }]))
   }
-  const submitter = new TaskSubmitter(redis, queue, prefix, 600)
+  const submitter = new TaskSubmitter(redis, queue, keys, 600)
   const { token } = await submitter.submit({ data, componentIds: components.map((c) => c.id), initialLogs: [] })
   await eventually('task finished', async () => (await store.get(token))?.status !== 'RUNNING')
   t.equal((await store.get(token))?.status, 'COMPLETED')

@@ -18,6 +18,7 @@ import { checkReply } from '../../src/openapi/contract-check.js'
 import { listOperations, routeSchema } from '../../src/openapi/openapi-spec.js'
 import { isTaskToken, TaskStore } from '../../src/queue/task-store.js'
 import { ProvisionedRegistry } from '../../src/queue/provisioned-registry.js'
+import { RedisKeys } from '../../src/queue/redis-keys.js'
 import { airbyteRequest } from '../helpers/stack.js'
 import { deleteKeys, testRedis, uniquePrefix } from '../helpers/redis-server.js'
 
@@ -52,12 +53,13 @@ async function call (t: Test, app: FastifyInstance, method: string, url: string,
 }
 
 const app = await appWith()
-const registry = new ProvisionedRegistry(redis, prefix)
-const store = new TaskStore(redis, prefix, 60)
+const keys = new RedisKeys(prefix)
+const registry = new ProvisionedRegistry(redis, keys)
+const store = new TaskStore(redis, keys, 60)
 
 /** The job BullMQ holds for a token: what a worker would run. */
 async function jobData (token: string): Promise<any> {
-  const raw = await redis.hget(`${prefix}:tasks:${token}`, 'data')
+  const raw = await redis.hget(keys.bullJob(token), 'data')
   return raw === null ? undefined : JSON.parse(raw)
 }
 
@@ -171,7 +173,7 @@ t.test('a crafted token never reaches Redis as a key of another type', async t =
   t.equal(accepted.status, 202)
   const token = accepted.body as string
   t.ok(isTaskToken(token), 'issued tokens have the one format')
-  t.equal(await redis.type(`${prefix}:task:${token}:logs`), 'list', 'the logs key the crafted token aims at exists')
+  t.equal(await redis.type(keys.taskLogs(token)), 'list', 'the logs key the crafted token aims at exists')
   for (const crafted of [`${token}:logs`, `${token}%3Alogs`, token.toUpperCase(), `${token} `, `../${token}`, `${token}:logs:x`, '*', 'nope']) {
     for (const route of ['/v1/provision', '/provision', '/v2/validate', '/v1/reverse-provisioning']) {
       const res = await call(t, app, 'GET', `${route}/${encodeURIComponent(crafted).replaceAll('%25', '%')}/status`)

@@ -14,7 +14,7 @@ const prefix = uniquePrefix('peer-samples')
 t.teardown(async () => { await deleteKeys(redis.url, prefix); await redis.stop() })
 
 async function appWith (env: Record<string, string>): Promise<Awaited<ReturnType<typeof buildApp>>> {
-  const config = loadConfig({ REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', AUTH_MODE: 'none', ...env })
+  const config = loadConfig({ LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0', REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', AUTH_MODE: 'none', ...env })
   const app = await buildApp({ config, registry: createHandlerRegistry(config), secrets: createSecretStore({}), logger: false })
   t.teardown(async () => { await app.close() })
   await app.ready()

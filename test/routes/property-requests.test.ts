@@ -19,6 +19,7 @@ import { airbyteRequest } from '../helpers/stack.js'
 import { deleteKeys, testRedis, uniquePrefix } from '../helpers/redis-server.js'
 import { Redis } from 'ioredis'
 import { ProvisionedRegistry } from '../../src/queue/provisioned-registry.js'
+import { RedisKeys } from '../../src/queue/redis-keys.js'
 
 /** Runs per operation: enough to meet every generator branch many times, few enough to keep the suite fast. */
 const RUNS = 200
@@ -217,7 +218,7 @@ function requestsFor (op: SpecOperation): fc.Arbitrary<Generated> {
   }))
 }
 
-const registry = new ProvisionedRegistry(redis, prefix)
+const registry = new ProvisionedRegistry(redis, new RedisKeys(prefix))
 
 // ---------------------------------------------------------------- the property, per operation
 

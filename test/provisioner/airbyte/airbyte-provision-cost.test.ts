@@ -12,7 +12,8 @@ import type { ComponentInfo, ResourceLedger, SecretResolver } from '../../../src
 import { createAirbyteClient } from '../../../src/provisioner/airbyte/airbyte-client.js'
 import type { AirbyteConfig } from '../../../src/provisioner/airbyte/airbyte-config.js'
 import { createAirbyteHandler } from '../../../src/provisioner/airbyte/airbyte-handler.js'
-import { canonicalJson, RedisResourceLedgers, resourceLedgerKeys } from '../../../src/queue/resource-ledger.js'
+import { RedisKeys } from '../../../src/queue/redis-keys.js'
+import { canonicalJson, RedisResourceLedgers } from '../../../src/queue/resource-ledger.js'
 import { startAirbyteSimulator, type AirbyteSimulator, type SimulatorRequestRecord } from '../../../src/sandbox/airbyte/airbyte-simulator.js'
 import { runSteps, type KitRun } from '../../helpers/handler-kit.js'
 import { deleteKeys, testRedis, uniquePrefix } from '../../helpers/redis-server.js'
@@ -21,7 +22,8 @@ const dataProduct: DataProduct = { id: 'urn:dmb:dp:finance:cost:0', components: 
 const redisServer = await testRedis()
 const prefix = uniquePrefix('airbyte-provision-cost')
 const redis = new Redis(redisServer.url)
-const ledgers = new RedisResourceLedgers(redis, prefix)
+const keys = new RedisKeys(prefix)
+const ledgers = new RedisResourceLedgers(redis, keys)
 t.teardown(async () => {
   await deleteKeys(redisServer.url, prefix)
   redis.disconnect()
@@ -194,7 +196,7 @@ t.test('unchanged: no PATCH; a changed descriptor or a rotated secret is sent; t
   const settled = await calls(sim, async () => await provision(handler, component('fingerprint', undefined, 'db2.internal'), ledger))
   t.same(patches(settled), [], 'and then left alone')
 
-  const stored = JSON.stringify(await redis.hgetall(resourceLedgerKeys(prefix).component('airbyte', comp.id)))
+  const stored = JSON.stringify(await redis.hgetall(keys.ownedResources('airbyte', comp.id)))
   t.notMatch(stored, /pg-secret-value/)
   const sent = { name: 'fingerprint-pg', configuration: { sourceType: 'postgres', host: 'db2.internal', password: 'pg-secret-value-2' } }
   for (const encoding of ['hex', 'base64', 'base64url'] as const) {
