@@ -28,6 +28,10 @@ import securityHeaders from './plugins/security-headers.js'
 import { DOCS_CSP } from './plugins/security-headers.js'
 import authentication from './plugins/authentication.js'
 import rateLimiting from './plugins/rate-limiting.js'
+import httpMetrics from './plugins/http-metrics.js'
+import adminUi from './plugins/admin-ui.js'
+import metricsRoutes from './routes/metrics-routes.js'
+import { fastifyTracing } from './observability/fastify-tracing.js'
 
 export interface AppDeps {
   config: Config
@@ -84,6 +88,10 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   // A callback hook, not an async one: it runs on every request, status polls included.
   app.addHook('onRequest', (request, reply, done) => { reply.header('x-request-id', request.id); done() })
 
+  // With tracing on: the request span (an incoming traceparent is its parent), before any other hook runs.
+  const tracing = fastifyTracing()
+  if (tracing !== undefined) await app.register(tracing)
+  await app.register(httpMetrics)
   // First: it learns every route (swagger-ui's included) from the onRoute hook to tell 405 from 404.
   await app.register(notFoundHandler, { ignoreTrailingSlash: IGNORE_TRAILING_SLASH })
   // Before any route too: a route takes the error handler in place when its plugin loads (the docs' included).
@@ -97,7 +105,7 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   // Caller checks, in their hook order: shed load, security headers, identify the caller, count its rate, refuse.
   await app.register(loadShedding, { ...config.loadShedding, basePath: config.basePath })
   await app.register(securityHeaders)
-  await app.register(authentication, { authenticator, basePath: config.basePath, docsPublic: config.auth.docsPublic })
+  await app.register(authentication, { authenticator, basePath: config.basePath, docsPublic: config.auth.docsPublic, metricsPublic: config.metricsPublic })
   await app.register(rateLimiting, { ...config.rateLimit, prefix: config.queuePrefix, basePath: config.basePath })
   // The pool's threads build their registry from the same configuration main.ts built deps.registry from.
   await app.register(descriptorValidation, { registry: deps.registry, secrets: deps.secrets, limits: config.descriptorLimits, handlers: config })
@@ -109,6 +117,8 @@ export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
     await scoped.register(statusRoutes)
     await scoped.register(reverseProvisioningRoutes)
     await scoped.register(healthRoutes)
+    await scoped.register(metricsRoutes)
   }, { prefix: config.basePath })
+  if (config.adminUi) await app.register(adminUi, { basePath: config.basePath })
   return app
 }

@@ -11,6 +11,7 @@ import { ConfigError } from './errors.js'
 import { QUEUE_PREFIX_FORMAT } from './queue/redis-keys.js'
 import { ENV_PREFIX } from './secrets/secret-scope.js'
 import { HANDLER_IDS, handlerModules, type HandlerConfigs } from './provisioner/handler-modules.js'
+import { readTracingConfig, TRACING_CREDENTIAL_VARIABLES, type TracingConfig } from './observability/tracing-config.js'
 import { serviceCredentialsFrom, storeOverlapProblems, type ServiceCredentials } from './secrets/service-credentials.js'
 
 export type Role = 'api' | 'worker' | 'all'
@@ -131,6 +132,14 @@ export interface Config {
   auth: AuthConfig
   rateLimit: RateLimitConfig
   loadShedding: LoadSheddingConfig
+  /** `METRICS_PORT`: where a worker-only process (ROLE=worker) serves /health/live, /health/ready and /metrics. Default 9464. */
+  metricsPort: number
+  /** `METRICS_PUBLIC`: the API's /metrics needs no caller credentials. Default false. */
+  metricsPublic: boolean
+  /** `ADMIN_UI`: serve the queue dashboard (bull-board) at /admin/queues, behind authentication. Default false. */
+  adminUi: boolean
+  /** The standard `OTEL_*` variables (src/observability/tracing-config.ts). Default off. */
+  tracing: TracingConfig
 }
 
 function descriptorSecretEnv (env: Env): Record<string, string> {
@@ -202,7 +211,7 @@ export function loadConfig (env: Env = process.env): Config {
   }
 
   const handlers = Object.fromEntries(handlerModules().map((m) => [m.id, m.readConfig(r)])) as HandlerConfigs
-  const credentialVariables = handlerModules().flatMap((m) => m.credentialVariables)
+  const credentialVariables = [...handlerModules().flatMap((m) => m.credentialVariables), ...TRACING_CREDENTIAL_VARIABLES]
 
   const requestTimeoutMs = r.int('REQUEST_TIMEOUT_MS', 30_000, 50, 3_600_000)
   const maxDescriptorBytes = r.int('MAX_DESCRIPTOR_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024)
@@ -249,7 +258,11 @@ export function loadConfig (env: Env = process.env): Config {
       maxRssBytes: r.int('LOAD_SHED_MAX_RSS_BYTES', 0, 0),
       sampleIntervalMs: r.int('LOAD_SHED_SAMPLE_INTERVAL_MS', 1000, 10),
       retryAfterSeconds: r.int('LOAD_SHED_RETRY_AFTER_SECONDS', 10, 1, 3600)
-    }
+    },
+    metricsPort: r.int('METRICS_PORT', 9464, 0, 65535),
+    metricsPublic: r.bool('METRICS_PUBLIC', false),
+    adminUi: r.bool('ADMIN_UI', false),
+    tracing: readTracingConfig(r)
   }
   if (r.string('SECRETS_DIR') !== undefined) {
     // Not kept as an alias: its flat layout granted every secret to every descriptor, service credentials included.

@@ -8,6 +8,7 @@ import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import type { DestinationStream } from 'pino'
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base'
 import { buildApp } from './app.js'
 import { loadConfig, type Config } from './config.js'
 import { describeRedis } from './config-redis.js'
@@ -19,11 +20,16 @@ import { startWorkerRuntime, type WorkerRuntime } from './queue/worker-runtime.j
 import { SecretScrubber } from './secrets/secret-scrubber.js'
 import { createSecretStore } from './secrets/secret-store.js'
 import { currentServiceCredentialValues } from './secrets/service-credentials.js'
+import { collectProcessMetrics } from './observability/metrics.js'
+import { startTracing } from './observability/tracing.js'
+import { startWorkerHealthServer, type WorkerHealthServer } from './observability/worker-health-server.js'
 
 export interface RunningService {
   app?: FastifyInstance
   worker?: WorkerRuntime
   url?: string
+  /** ROLE=worker: the health and metrics server on METRICS_PORT. */
+  metricsUrl?: string
   close: () => Promise<void>
 }
 
@@ -31,6 +37,8 @@ export interface ServiceOptions {
   fetch?: typeof fetch
   /** Where log lines go (already scrubbed). Default stdout. */
   logDestination?: DestinationStream
+  /** Turns tracing on with this exporter instead of OTLP (tests: an in-memory one). Default per OTEL_*. */
+  traceExporter?: SpanExporter
 }
 
 export async function startService (config: Config, opts: ServiceOptions = {}): Promise<RunningService> {
@@ -43,21 +51,30 @@ export async function startService (config: Config, opts: ServiceOptions = {}): 
   secrets.list()
   const logger = createLogger(config.logLevel, { scrubber, destination: opts.logDestination })
   const handlerDeps = { fetch: opts.fetch, scrubber }
+  // Before any queue or worker exists: they take BullMQ's telemetry only when tracing is on.
+  const tracing = startTracing(config.tracing, { exporter: opts.traceExporter })
+  collectProcessMetrics()
   let app: FastifyInstance | undefined
   let worker: WorkerRuntime | undefined
   let url: string | undefined
+  let healthServer: WorkerHealthServer | undefined
   if (config.role !== 'api') worker = startWorkerRuntime(config, secrets, logger.child({ role: 'worker' }), handlerDeps)
+  // ROLE=all: the API port serves health and metrics for both roles.
+  if (config.role === 'worker' && worker !== undefined) {
+    healthServer = await startWorkerHealthServer({ port: config.metricsPort, host: config.host, ready: worker.ready })
+  }
   if (config.role !== 'worker') {
     const registry = createHandlerRegistry(config, handlerDeps)
     app = await buildApp({ config, registry, secrets, loggerInstance: logger.child({ role: 'api' }) })
     app.addHook('onClose', async () => { await registry.close() })
     url = await app.listen({ port: config.port, host: config.host })
   }
-  logger.info({ role: config.role, url, basePath: config.basePath, queuePrefix: config.queuePrefix, redis: describeRedis(config.redis) }, 'tech adapter started')
+  logger.info({ role: config.role, url, metricsUrl: healthServer?.url, basePath: config.basePath, queuePrefix: config.queuePrefix, redis: describeRedis(config.redis), tracing: tracing !== undefined }, 'tech adapter started')
   return {
     app,
     worker,
     url,
+    metricsUrl: healthServer?.url,
     async close () {
       // Independent: the API's in-flight requests need not wait for the worker's grace, nor the reverse.
       await Promise.all([
@@ -65,6 +82,9 @@ export async function startService (config: Config, opts: ServiceOptions = {}): 
         app === undefined ? undefined : settlesWithin(app.close(), config.shutdownGraceMs),
         worker?.close()
       ])
+      await healthServer?.close()
+      // The last spans (the task that just checkpointed) still reach the collector, within a bound.
+      if (tracing !== undefined) await settlesWithin(tracing.shutdown(), 2_000)
     }
   }
 }

@@ -4,6 +4,8 @@
  */
 import { PermanentUpstreamError, TransientUpstreamError } from '../errors.js'
 import { SecretScrubber } from '../secrets/secret-scrubber.js'
+import { inSpan, SpanKind } from '../observability/tracing.js'
+import { targetLabel, tokenRefreshed } from '../observability/upstream-telemetry.js'
 import { abortable, networkReason, parseProblem, parseRetryAfter } from './upstream-http.js'
 
 export interface CredentialProvider {
@@ -41,6 +43,8 @@ export interface OAuthClientCredentialsOptions {
   refreshSkewMs?: number
   /** Names the target in error messages. Default `upstream`. */
   target?: string
+  /** The `target` label of the token-refresh metric: the handler module id. Default `target` in lower case. */
+  targetId?: string
   /** Timeout of one token call, ms. Default 30000. */
   timeoutMs?: number
   /** Lifetime assumed when the answer has no `expires_in`, seconds. Default 300. */
@@ -66,7 +70,22 @@ export function oauthClientCredentials (opts: OAuthClientCredentialsOptions): Cr
   let cached: CachedToken | undefined
   let inFlight: Promise<CachedToken> | undefined
 
-  const mint = async (): Promise<CachedToken> => {
+  const targetId = opts.targetId ?? targetLabel(target)
+  // One span and one count per token call, whatever it ends with; the span carries the path, never the body.
+  const mint = async (): Promise<CachedToken> => await inSpan(`POST ${tokenPath}`, {
+    'http.request.method': 'POST', 'url.template': tokenPath, 'tech_adapter.target': targetId, 'tech_adapter.token_request': true
+  }, async () => {
+    try {
+      const token = await mintOnce()
+      tokenRefreshed(targetId, true)
+      return token
+    } catch (err) {
+      tokenRefreshed(targetId, false)
+      throw err
+    }
+  }, SpanKind.CLIENT)
+
+  const mintOnce = async (): Promise<CachedToken> => {
     const fields = { client_id: opts.clientId, client_secret: opts.clientSecret, grant_type: 'client_credentials' }
     const json = opts.body === 'json'
     let res: Response

@@ -6,6 +6,8 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import { PermanentUpstreamError, TransientUpstreamError } from '../errors.js'
 import { MIN_SECRET_LENGTH, SecretScrubber } from '../secrets/secret-scrubber.js'
+import { inSpan, injectTraceContext, SpanKind } from '../observability/tracing.js'
+import { operationOf, targetLabel, upstreamCallMetrics } from '../observability/upstream-telemetry.js'
 import type { CredentialProvider } from './credential-provider.js'
 
 /** Runs one attempt under a shared limit (the lead plugs in a Redis-backed one). */
@@ -20,6 +22,11 @@ export interface UpstreamRequest {
   method: HttpMethod
   /** Path below `baseUrl`, starting with `/`. Appears in error messages, so it must hold no secret. */
   path: string
+  /**
+   * The path's template (`/sources/{id}`), for metrics and spans. Default: `path` with every segment that
+   * may be an id or a name replaced by `{id}`; name it where a path carries a word-like name.
+   */
+  route?: string
   /** Arrays are sent exploded (`a=1&a=2`); undefined values are dropped. */
   query?: Record<string, QueryValue>
   /** Sent as JSON. */
@@ -71,6 +78,8 @@ export interface UpstreamHttpOptions {
   baseUrl: string
   /** Named in every error message: `<Target> rejected PATCH /sources/...`. */
   target: string
+  /** The `target` label of metrics: the handler module id. Default `target` in lower case. */
+  targetId?: string
   credentials: CredentialProvider
   /** Timeout of one attempt, ms. */
   timeoutMs: number
@@ -106,12 +115,25 @@ export function createUpstreamHttp (opts: UpstreamHttpOptions): UpstreamHttp {
   const redact = opts.redact ?? ((s: string) => s)
   const maxRetryWaitMs = opts.maxRetryWaitMs ?? 30_000
   const baseUrl = opts.baseUrl.replace(/\/+$/, '')
+  const targetId = opts.targetId ?? targetLabel(opts.target)
+  const server = new URL(baseUrl)
 
-  const attempt = async (req: UpstreamRequest, url: string): Promise<RawAnswer & { auth?: string }> => {
+  const attempt = async (req: UpstreamRequest, url: string, spanName: string, template: string): Promise<RawAnswer & { auth?: string }> =>
+    await inSpan(spanName, {
+      'http.request.method': req.method, 'url.template': template, 'server.address': server.hostname, 'tech_adapter.target': targetId
+    }, async (span) => {
+      const answer = await send(req, url)
+      span?.setAttribute('http.response.status_code', answer.status)
+      return answer
+    }, SpanKind.CLIENT)
+
+  const send = async (req: UpstreamRequest, url: string): Promise<RawAnswer & { auth?: string }> => {
+    // Inside the attempt's span: a token call it makes is its child.
     const auth = await opts.credentials.getAuthHeader(req.signal)
     const headers: Record<string, string> = { accept: 'application/json' }
     if (auth !== undefined) headers.authorization = auth
     if (req.body !== undefined) headers['content-type'] = 'application/json'
+    injectTraceContext(headers)
     const timeout = AbortSignal.timeout(opts.timeoutMs)
     const res = await doFetch(url, {
       method: req.method,
@@ -130,6 +152,9 @@ export function createUpstreamHttp (opts: UpstreamHttpOptions): UpstreamHttp {
   const request = async <T>(req: UpstreamRequest): Promise<UpstreamResponse<T>> => {
     const url = buildUrl(baseUrl, req.path, req.query)
     const label = `${req.method} ${req.path}`
+    const operation = operationOf(targetId, req.method, req.path, req.route)
+    const template = operation.slice(req.method.length + 1)
+    const metrics = upstreamCallMetrics(targetId, operation)
     const handBack = new Set([...(req.okStatuses ?? []), ...(req.passStatuses ?? [])])
     const idempotent = req.idempotent ?? req.method !== 'POST'
     let reminted = false
@@ -138,7 +163,18 @@ export function createUpstreamHttp (opts: UpstreamHttpOptions): UpstreamHttp {
       req.signal?.throwIfAborted()
       let failure: Failure
       try {
-        const answer = await limiter.run(async () => await attempt(req, url))
+        const answer = await limiter.run(async () => {
+          const started = performance.now()
+          try {
+            const sent = await attempt(req, url, operation, template)
+            metrics.attempt(sent.status, (performance.now() - started) / 1000)
+            return sent
+          } catch (err) {
+            // A credential provider's failure is not a call to the target.
+            if (!(err instanceof TransientUpstreamError || err instanceof PermanentUpstreamError)) metrics.attempt(undefined, (performance.now() - started) / 1000)
+            throw err
+          }
+        })
         const { status } = answer
         if ((status >= 200 && status < 300) || handBack.has(status)) {
           return toResponse<T>(answer, label, opts.target, redact)
@@ -148,9 +184,11 @@ export function createUpstreamHttp (opts: UpstreamHttpOptions): UpstreamHttp {
           // The token may have expired early or been revoked: mint a new one and try once more.
           opts.credentials.invalidate(answer.auth)
           reminted = true
+          metrics.retry()
           continue
         }
         const kind = opts.classify?.(status, problem) ?? genericClassification(status)
+        if (status === 423) metrics.lockedOut()
         if (kind === 'permanent') {
           throw new PermanentUpstreamError(redact(`${opts.target} rejected ${label}: ${problem.reason}`), status)
         }
@@ -172,6 +210,7 @@ export function createUpstreamHttp (opts: UpstreamHttpOptions): UpstreamHttp {
       }
       failures += 1
       const message = (what: string): string => redact(`${opts.target} ${label} ${what}: ${failure.reason}`)
+      if (failure.status === 429 || (failure.status === 503 && failure.retryAfterMs !== undefined)) metrics.rateLimited()
       if (failure.maybeApplied && !idempotent) {
         throw new TransientUpstreamError(message('failed and may have been applied, so it is not retried here'), failure.status, failure.retryAfterMs)
       }
@@ -180,10 +219,12 @@ export function createUpstreamHttp (opts: UpstreamHttpOptions): UpstreamHttp {
       }
       const waitMs = failure.retryAfterMs ?? Math.random() * opts.retryBaseMs * 2 ** (failures - 1)
       if (waitMs > maxRetryWaitMs) {
+        metrics.lockedOut()
         // Do not hold a worker slot through a long server-requested pause: the engine reschedules the step.
         throw new TransientUpstreamError(message(`asked to wait ${Math.round(waitMs / 1000)} s`), failure.status, waitMs)
       }
       await delay(waitMs, undefined, { signal: req.signal })
+      metrics.retry()
     }
   }
 
@@ -239,8 +280,9 @@ export function parseProblem (answer: { status: number, text: string }): Upstrea
   }
   const b = body as Record<string, unknown>
   const data = b.data !== null && typeof b.data === 'object' ? b.data as Record<string, unknown> : undefined
-  const type = shortType(b.type) ?? str(b.title) ?? str(b.error)
-  const message = str(data?.message) ?? str(b.detail) ?? str(b.message) ?? str(b.error_description) ?? str(b.title)
+  // Atlas (Atlan's metadata store) answers `{errorCode: "ATLAS-404-00-009", errorMessage, errorCause?}`.
+  const type = shortType(b.type) ?? str(b.title) ?? str(b.error) ?? str(b.errorCode)
+  const message = str(data?.message) ?? str(b.detail) ?? str(b.message) ?? str(b.error_description) ?? str(b.errorMessage) ?? str(b.title)
   const head = type === undefined ? String(answer.status) : `${answer.status} ${type}`
   return { type, message, reason: message === undefined || message === type ? head : `${head}: ${excerpt(message)}` }
 }

@@ -1,6 +1,6 @@
 /**
- * Callers must authenticate: every route but the health probes (and /docs with DOCS_PUBLIC=true) needs a caller
- * the configured authenticator accepts. The caller is exposed as `request.caller` and bound to the request's log
+ * Callers must authenticate: every route but the health probes (and /docs with DOCS_PUBLIC=true, /metrics with
+ * METRICS_PUBLIC=true) needs a caller the configured authenticator accepts. The caller is exposed as `request.caller` and bound to the request's log
  * lines (`caller`), never the token. Refusals are 401/403 in the contract's RequestValidationError shape with an
  * RFC 6750 `WWW-Authenticate` challenge.
  *
@@ -11,7 +11,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { AuthFailure, Caller, CallerAuthenticator } from '../auth/caller-authenticator.js'
 import { requestValidationError } from './error-handler.js'
-import { isDocsRoute, isHealthRoute } from './public-routes.js'
+import { isDocsRoute, isHealthRoute, isMetricsRoute } from './public-routes.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -25,6 +25,8 @@ export interface AuthenticationOptions {
   basePath: string
   /** DOCS_PUBLIC: /docs needs no credentials. */
   docsPublic: boolean
+  /** METRICS_PUBLIC: /metrics needs no credentials. Default false. */
+  metricsPublic?: boolean
 }
 
 export const REALM = 'tech-adapter'
@@ -43,7 +45,8 @@ export default fp(async function authentication (app: FastifyInstance, opts: Aut
   app.decorateRequest('caller', undefined)
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (isHealthRoute(request, basePath) || (opts.docsPublic && isDocsRoute(request, basePath))) return
+    if (isHealthRoute(request, basePath) || (opts.docsPublic && isDocsRoute(request, basePath)) ||
+      (opts.metricsPublic === true && isMetricsRoute(request, basePath))) return
     const outcome = await authenticator.authenticate(request.headers.authorization)
     if (!outcome.ok) {
       refused.set(request, outcome.failure)

@@ -1,6 +1,6 @@
 /**
  * Which routes skip caller checks: the health probes always (Kubernetes calls them without credentials, and a
- * probe must never be shed or rate limited), and the API docs when DOCS_PUBLIC=true. Decided on the matched
+ * probe must never be shed or rate limited), the API docs when DOCS_PUBLIC=true and /metrics when METRICS_PUBLIC=true. Decided on the matched
  * route's pattern, never the raw URL, so no spelling of a path (encoding, dot segments, slashes) can reach a
  * protected route through an exemption.
  */
@@ -14,4 +14,8 @@ export function isHealthRoute (request: FastifyRequest, basePath: string): boole
 export function isDocsRoute (request: FastifyRequest, basePath: string): boolean {
   const url = request.routeOptions.url
   return url !== undefined && (url === `${basePath}/docs` || url.startsWith(`${basePath}/docs/`))
+}
+
+export function isMetricsRoute (request: FastifyRequest, basePath: string): boolean {
+  return request.routeOptions.url === `${basePath}/metrics`
 }

@@ -16,10 +16,15 @@ import { TaskSubmitter } from '../queue/task-submitter.js'
 import { TaskService } from '../queue/task-service.js'
 import { ProvisionedRegistry } from '../queue/provisioned-registry.js'
 import { TASK_QUEUE_NAME } from '../queue/task-types.js'
+import { watchQueueCounts, watchRedisUp } from '../observability/metrics.js'
+import { TaskObserver } from '../observability/task-audit.js'
+import { bullmqTelemetry } from '../observability/tracing.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     redis: RedisClient
+    /** The BullMQ queue of tasks (the operator view reads it). */
+    taskQueue: Queue
     tasks: TaskService
     /** The components this adapter provisioned (written by the workers). */
     provisioned: ProvisionedRegistry
@@ -54,13 +59,20 @@ export default fp(async function taskQueue (app: FastifyInstance, opts: TaskQueu
   redisLog.watch(queueConnection, 'api queue connection')
   // Start answering once Redis is connected (or give up waiting after a few seconds and answer 503 until it is).
   await Promise.all([redis, queueConnection].map(async connection => await whenReady(connection, opts.connectTimeoutMs ?? 5000)))
-  const queue = new Queue(TASK_QUEUE_NAME, { connection: queueConnection, prefix: keys.bullPrefix })
+  // With tracing on, the job carries the request's trace context to the worker.
+  const queue = new Queue(TASK_QUEUE_NAME, { connection: queueConnection, prefix: keys.bullPrefix, telemetry: bullmqTelemetry() })
   redisLog.watch(queue, 'api queue')
   const store = new TaskStore(redis, keys, opts.retentionSeconds)
+  const unwatch = [
+    watchRedisUp({ role: 'api', up: () => redis.status === 'ready' && queueConnection.status === 'ready' }),
+    watchQueueCounts(queue, () => queueConnection.status === 'ready')
+  ]
   app.decorate<RedisClient>('redis', redis)
-  app.decorate('tasks', new TaskService(new TaskSubmitter(redis, queue, keys, opts.retentionSeconds), store))
+  app.decorate('taskQueue', queue)
+  app.decorate('tasks', new TaskService(new TaskSubmitter(redis, queue, keys, opts.retentionSeconds), store, new TaskObserver(app.log)))
   app.decorate('provisioned', new ProvisionedRegistry(redis, keys))
   app.addHook('onClose', async () => {
+    for (const stop of unwatch) stop()
     // Bounded: a Redis that stopped answering (not refusing) would hold QUIT and Queue.close forever.
     await settlesWithin(queue.close(), queueConnection.status === 'ready' ? 1_000 : 0)
     await Promise.all([redis, queueConnection].map(async connection => { await quitOrDisconnect(connection, 1_000) }))

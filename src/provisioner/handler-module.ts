@@ -7,6 +7,7 @@
 import type { Logger } from 'pino'
 import type { ConfigEnv } from '../config-env.js'
 import type { ConcurrencyLimiter } from '../outbound/upstream-http.js'
+import type { RedisClient } from '../queue/redis-connection.js'
 import type { Handler } from './handler.js'
 
 /** Outbound limits of one target, shared by every worker process through Redis. */
@@ -27,6 +28,12 @@ export interface HandlerDeps {
   redact?: (s: string) => string
   /** Process logger (never the task log); for the module's own diagnostics. Default none. */
   logger?: Logger
+  /**
+   * Redis shared by every worker, for a module's own cross-worker state (a per-minute request budget, name
+   * reservations), its keys under `keyPrefix` (`{<QUEUE_PREFIX>}:<module id>`: one hash tag, so a script may
+   * touch several of them on a Redis Cluster). None in the API role.
+   */
+  shared?: { redis: RedisClient, keyPrefix: string }
 }
 
 export interface HandlerModule<C = unknown, Id extends string = string> {

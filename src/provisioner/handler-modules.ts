@@ -3,10 +3,11 @@
  * its module, and one entry here.
  */
 import { airbyteModule } from './airbyte/airbyte-module.js'
+import { atlanModule } from './atlan/atlan-module.js'
 import type { HandlerConfigOf, HandlerModule } from './handler-module.js'
 import { incortaModule } from './incorta/incorta-module.js'
 
-export const HANDLER_MODULES = [airbyteModule, incortaModule] as const
+export const HANDLER_MODULES = [airbyteModule, incortaModule, atlanModule] as const
 
 /** `config.handlers`: each module's configuration section, keyed by module id. */
 export type HandlerConfigs = { [M in (typeof HANDLER_MODULES)[number] as M['id']]: HandlerConfigOf<M> }

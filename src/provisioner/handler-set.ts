@@ -5,6 +5,7 @@
  */
 import type { Config } from '../config.js'
 import type { ConcurrencyLimiter } from '../outbound/upstream-http.js'
+import type { RedisClient } from '../queue/redis-connection.js'
 import type { SecretScrubber } from '../secrets/secret-scrubber.js'
 import type { HandlerModule } from './handler-module.js'
 import { handlerModules } from './handler-modules.js'
@@ -16,6 +17,8 @@ export interface HandlerSetDeps {
   fetch?: typeof fetch
   /** Masks known secret values in every upstream text, before it is shortened or quoted. */
   scrubber?: SecretScrubber
+  /** Redis shared by the workers; each module gets its own key prefix below `keyPrefix`. */
+  shared?: { redis: RedisClient, keyPrefix: string }
 }
 
 /** What the handlers are built from (the descriptor-parsing threads get only this, without credentials). */
@@ -42,7 +45,8 @@ export function createHandlerRegistry (config: HandlerConfig, deps: HandlerSetDe
   const handlers = handlerModules().map((module) => module.create(sections[module.id], {
     limiter: deps.limiterFor?.(module),
     fetch: deps.fetch,
-    redact
+    redact,
+    shared: deps.shared === undefined ? undefined : { redis: deps.shared.redis, keyPrefix: `${deps.shared.keyPrefix}:${module.id}` }
   }))
   return new HandlerRegistry(handlers, { defaultHandler: config.defaultHandler, extraRoutes: config.extraRoutes })
 }

@@ -23,6 +23,9 @@ import type { ComponentCheckpoint, ComponentTaskData, ReverseTaskData, TaskJobDa
 import { summariseOutcome } from './task-outcome.js'
 import { nextStep, prepareCheckpoint, type ResumableCheckpoint } from './step-checkpoint.js'
 import { MemoryResourceLedgers } from './resource-ledger.js'
+import { setWaitingForget, taskWaiting } from '../observability/metrics.js'
+import type { TaskEnd, TaskObserver } from '../observability/task-audit.js'
+import { inSpan } from '../observability/tracing.js'
 
 export interface EngineOptions {
   /** Transient failures of one step before the task fails. */
@@ -45,6 +48,8 @@ export interface EngineDeps {
   provisioned?: ProvisionedRegistry
   /** The durable record of what each component owns upstream. Default: in memory (this process only). */
   ledgers?: { for: (handlerId: string, componentId: string) => ResourceLedger }
+  /** Counts and audits every task that ends. */
+  observer?: TaskObserver
 }
 
 type Advance = { kind: 'done' } | { kind: 'failed', message: string } | { kind: 'wait', ms: number }
@@ -58,6 +63,13 @@ export class TaskEngine {
     this.ledgers = deps.ledgers ?? new MemoryResourceLedgers()
     // Every in-flight call of every job listens on this one signal.
     setMaxListeners(0, this.shutdown.signal)
+    setWaitingForget(deps.options.componentLockPollMs)
+  }
+
+  /** The task ended (here, or in the worker when a job failed outside its steps). */
+  ended (job: Job<TaskJobData>, outcome: TaskEnd): void {
+    taskWaiting(job.data.token, false)
+    this.deps.observer?.finished(job.data, outcome, job.timestamp)
   }
 
   /** Stop starting steps: running ones finish, then their jobs checkpoint and go back to the queue. */
@@ -73,13 +85,18 @@ export class TaskEngine {
       this.deps.logger.child({ task: job.data.token, kind: job.data.kind, reqId: job.data.requestId, caller: job.data.caller }),
       job.data.kind === 'reverse' ? undefined : job.data.dataProduct)
     const data = job.data
-    if (data.kind === 'reverse') return await this.reverse(data, run)
+    if (data.kind === 'reverse') {
+      const result = await this.reverse(data, run)
+      this.ended(job, result === 'failed' ? 'failed' : 'completed')
+      return result
+    }
     const outcome = data.kind === 'validate' ? await this.validate(data, run) : await this.components(job as Job<ComponentTaskData>, run)
     if (outcome.kind === 'wait') {
       await run.flush()
       await job.moveToDelayed(Date.now() + outcome.ms, lockToken)
       throw new DelayedError()
     }
+    this.ended(job, outcome.kind === 'failed' ? 'failed' : 'completed')
     return outcome.kind
   }
 
@@ -122,6 +139,7 @@ export class TaskEngine {
     const component = componentById(data.dataProduct, id)?.component
     if (component === undefined) return await this.failComponent(id, cp, data, run, `component ${id} is not in the descriptor`)
     const turn = await this.deps.lock.turn(id, data.token)
+    taskWaiting(data.token, !turn.mine)
     if (!turn.mine) {
       if (cp.waitingFor !== turn.holder) {
         cp.waitingFor = turn.holder
@@ -146,7 +164,13 @@ export class TaskEngine {
       }
       const ctx = this.stepContext(data, cp, component, run, `${label}: ${step.name}`)
       try {
-        const outcome = await step.run(ctx)
+        const outcome = await inSpan(`step ${step.name}`, {
+          'tech_adapter.operation': operation, 'tech_adapter.handler': cp.handlerId, 'tech_adapter.step': step.name, 'tech_adapter.component': id
+        }, async (span) => {
+          const result = await step.run(ctx)
+          if (result !== undefined) span?.setAttribute('tech_adapter.wait_ms', result.waitMs)
+          return result
+        })
         cp.state = ctx.state
         if (outcome !== undefined) {
           await persist()
@@ -242,9 +266,10 @@ export class TaskEngine {
         const { component, index } = found
         const base = `${data.pathPrefix ?? ''}components.${index}.specific`
         try {
-          const check = await this.deps.registry.get(cp.handlerId).checkUpstream({
-            component, dataProduct: data.dataProduct, log: run.taskLog(component.name ?? id), secrets: run.secrets, signal: this.shutdown.signal
-          })
+          const check = await inSpan('check upstream', { 'tech_adapter.handler': cp.handlerId, 'tech_adapter.component': id }, async () =>
+            await this.deps.registry.get(cp.handlerId).checkUpstream({
+              component, dataProduct: data.dataProduct, log: run.taskLog(component.name ?? id), secrets: run.secrets, signal: this.shutdown.signal
+            }))
           for (const warning of check.warnings) run.write('WARNING', warning, component.name ?? id)
           return check.problems.map(p => `${p.path === '' ? base : `${base}.${p.path}`}: ${p.message}`)
         } catch (err) {
@@ -262,14 +287,14 @@ export class TaskEngine {
   private async reverse (data: ReverseTaskData, run: TaskRunContext): Promise<string> {
     const handler = this.deps.registry.get(data.handlerId)
     try {
-      const { updates } = await handler.reverseProvision({
+      const { updates } = await inSpan('reverse provisioning', { 'tech_adapter.handler': data.handlerId }, async () => await handler.reverseProvision({
         useCaseTemplateId: data.useCaseTemplateId,
         environment: data.environment,
         params: data.params,
         catalogInfo: data.catalogInfo,
         log: run.taskLog('reverse-provisioning'),
         signal: this.shutdown.signal
-      })
+      }))
       await this.record(data, run, { status: 'COMPLETED', result: 'OK', updates: run.reverseUpdates(updates, data) })
       return 'done'
     } catch (err) {

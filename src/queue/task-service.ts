@@ -6,7 +6,8 @@ import { skippedSummary } from '../descriptor/descriptor-validator.js'
 import type { ValidatedDescriptor } from '../descriptor/types.js'
 import { newCheckpoint } from './step-checkpoint.js'
 import { logEntry, type TaskStore } from './task-store.js'
-import type { TaskSubmitter, SubmitResult } from './task-submitter.js'
+import type { TaskSubmitter, SubmitRequest, SubmitResult } from './task-submitter.js'
+import type { TaskObserver } from '../observability/task-audit.js'
 import type { ComponentCheckpoint, ComponentTaskData, TaskLogEntry, TaskView } from './task-types.js'
 
 export interface ComponentTaskRequest {
@@ -32,7 +33,14 @@ export interface ReverseTaskRequest {
 }
 
 export class TaskService {
-  constructor (private readonly submitter: TaskSubmitter, private readonly store: TaskStore) {}
+  constructor (private readonly submitter: TaskSubmitter, private readonly store: TaskStore, private readonly observer?: TaskObserver) {}
+
+  /** Every submission passes here: counted and audited once it is in the queue (or found in flight). */
+  private async submit (request: SubmitRequest): Promise<SubmitResult> {
+    const result = await this.submitter.submit(request)
+    this.observer?.submitted({ ...request.data, caller: request.caller, requestId: request.requestId }, result.token, result.created)
+    return result
+  }
 
   async submitComponentTask (request: ComponentTaskRequest): Promise<SubmitResult> {
     const { validated } = request
@@ -51,7 +59,7 @@ export class TaskService {
       pathPrefix: validated.descriptorKind === 'COMPONENT_DESCRIPTOR' ? 'dataProduct.' : '',
       checkpoint
     }
-    return await this.submitter.submit({
+    return await this.submit({
       data,
       // Per caller: another caller's identical request gets its own task (and record), not someone else's token.
       dedupeMaterial: JSON.stringify([request.kind, validated.descriptorKind, data.removeData, refs, request.descriptorText, request.caller ?? '']),
@@ -66,12 +74,12 @@ export class TaskService {
   /** An async validation whose descriptor already failed offline: the task only reports the problems. */
   async submitInvalidValidation (problems: string[], requestId?: string, caller?: string): Promise<SubmitResult> {
     const data: ComponentTaskData = { kind: 'validate', token: '', dataProduct: { id: '', components: [] }, levels: [], removeData: false, refs: [], pathPrefix: '', problems, checkpoint: {} }
-    return await this.submitter.submit({ data, componentIds: [], initialLogs: [logEntry('INFO', 'validation accepted', 'validate')], requestId, caller })
+    return await this.submit({ data, componentIds: [], initialLogs: [logEntry('INFO', 'validation accepted', 'validate')], requestId, caller })
   }
 
   async submitReverse (request: ReverseTaskRequest): Promise<SubmitResult> {
     const { requestId, caller, ...rest } = request
-    return await this.submitter.submit({
+    return await this.submit({
       data: { kind: 'reverse', token: '', ...rest },
       requestId,
       caller,

@@ -14,6 +14,7 @@ import { RedisLogThrottle } from './redis-log-throttle.js'
 import type { TaskEngine } from './task-engine.js'
 import type { TaskStore } from './task-store.js'
 import { TASK_QUEUE_NAME, type TaskJobData } from './task-types.js'
+import { bullmqTelemetry } from '../observability/tracing.js'
 
 export interface TaskWorkerOptions {
   redis: RedisSettings
@@ -79,7 +80,9 @@ export function startTaskWorker (engine: TaskEngine, store: TaskStore, opts: Tas
     lockDuration: opts.lockDurationMs,
     stalledInterval: opts.stalledIntervalMs,
     // A job re-delivered after a crash resumes from its checkpoint, so a few stalls are harmless.
-    maxStalledCount: 10
+    maxStalledCount: 10,
+    // With tracing on, each run of a job continues the trace its submission started (job opts carry it).
+    telemetry: bullmqTelemetry()
   })
   redisLog.watch(worker, 'task worker')
   worker.on('failed', (job, err) => {
@@ -87,6 +90,7 @@ export function startTaskWorker (engine: TaskEngine, store: TaskStore, opts: Tas
     logger.error({ task: job.id, err }, 'task job failed outside its steps')
     const attempts = job.opts.attempts ?? 1
     if (job.attemptsMade >= attempts) {
+      engine.ended(job, 'failed')
       store.finish(job.data.token, { status: 'FAILED', result: 'internal error while running the task; the service log has the details' })
         .catch((e: unknown) => { logger.error({ err: e }, 'cannot record task failure') })
     }

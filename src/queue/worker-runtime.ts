@@ -19,9 +19,14 @@ import { ProvisionedRegistry } from './provisioned-registry.js'
 import { RedisResourceLedgers } from './resource-ledger.js'
 import { TASK_QUEUE_NAME } from './task-types.js'
 import { startTaskWorker, type TaskWorker } from './task-worker.js'
+import { watchQueueCounts, watchRedisUp } from '../observability/metrics.js'
+import { TaskObserver } from '../observability/task-audit.js'
+import { bullmqTelemetry } from '../observability/tracing.js'
 
 export interface WorkerRuntime {
   worker: TaskWorker
+  /** Redis answers a PING within a second and the worker's loop is running (the worker's readiness). */
+  ready: () => Promise<boolean>
   close: () => Promise<void>
 }
 
@@ -32,12 +37,14 @@ export function startWorkerRuntime (config: Config, secrets: SecretStore, logger
   // One throttle for every connection of the worker role: an outage is one warning, not one per retry each.
   const redisLog = new RedisLogThrottle(logger)
   redisLog.watch(redis, 'worker store')
-  const queue = new Queue(TASK_QUEUE_NAME, { connection: redis, prefix: keys.bullPrefix })
+  const queue = new Queue(TASK_QUEUE_NAME, { connection: redis, prefix: keys.bullPrefix, telemetry: bullmqTelemetry() })
   redisLog.watch(queue, 'worker queue')
   const store = new TaskStore(redis, keys, config.taskRetentionSeconds)
   const sections = config.handlers as Record<string, unknown>
   const registry = createHandlerRegistry(config, {
     ...deps,
+    // Hash-tagged like every own key, so a module's multi-key scripts stay in one Redis Cluster slot.
+    shared: { redis, keyPrefix: keys.tagged },
     limiterFor: (module) => {
       const limits = module.outboundLimits(sections[module.id])
       return createRedisLimiter(redis, keys.limiter(module.id), { max: limits.maxConcurrent, leaseMs: limits.leaseMs })
@@ -51,6 +58,7 @@ export function startWorkerRuntime (config: Config, secrets: SecretStore, logger
     registry,
     secrets,
     logger,
+    observer: new TaskObserver(logger),
     options: {
       stepRetries: config.stepRetries,
       stepRetryBaseMs: config.stepRetryBaseMs,
@@ -67,9 +75,24 @@ export function startWorkerRuntime (config: Config, secrets: SecretStore, logger
     shutdownGraceMs: config.shutdownGraceMs,
     redisLog
   }, logger)
+  const unwatch = [
+    watchRedisUp({ role: 'worker', up: () => redis.status === 'ready' }),
+    watchQueueCounts(queue, () => redis.status === 'ready')
+  ]
   return {
     worker,
+    async ready () {
+      if (!worker.worker.isRunning()) return false
+      let timer: NodeJS.Timeout | undefined
+      const ok = await Promise.race([
+        redis.ping().then(() => true, () => false),
+        new Promise<boolean>(resolve => { timer = setTimeout(() => { resolve(false) }, 1000) })
+      ])
+      clearTimeout(timer)
+      return ok
+    },
     async close () {
+      for (const stop of unwatch) stop()
       const clean = await worker.close()
       await registry.close()
       // Each step bounded: with Redis away, Queue.close and QUIT would wait for it forever. If the worker could

@@ -4,6 +4,7 @@
  * its simulator and entry, and one line here.
  */
 import { airbyteSimulatorEntry } from './airbyte/airbyte-simulator-entry.js'
+import { atlanSimulatorEntry } from './atlan/atlan-simulator-entry.js'
 import { incortaSimulatorEntry } from './incorta/incorta-simulator-entry.js'
 
 export interface RunningSimulator {
@@ -26,7 +27,7 @@ export interface SimulatorEntry {
   start: (env: Record<string, string | undefined>) => Promise<RunningSimulator>
 }
 
-export const SIMULATORS: readonly SimulatorEntry[] = [airbyteSimulatorEntry, incortaSimulatorEntry]
+export const SIMULATORS: readonly SimulatorEntry[] = [airbyteSimulatorEntry, incortaSimulatorEntry, atlanSimulatorEntry]
 
 /** Starts every simulator; if one fails, closes those already started. */
 export async function startSimulators (env: Record<string, string | undefined>): Promise<RunningSimulator[]> {

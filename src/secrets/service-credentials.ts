@@ -17,9 +17,10 @@ export interface ServiceCredentials {
   /**
    * `*_FILE` variables and the files they name; `credential` when the variable is credential-named
    * (`<HANDLER>_..._SECRET_FILE`, AUTH_BEARER_TOKENS_FILE), whose content then counts as credential values.
-   * Every file counts for the directory overlap check.
+   * Every file counts for the directory overlap check. `list` when the file is a list of tokens (a variable
+   * ending in TOKENS_FILE, as AUTH_BEARER_TOKENS_FILE: `label token` per line), so only the tokens are values.
    */
-  files: Array<{ variable: string, path: string, credential: boolean }>
+  files: Array<{ variable: string, path: string, credential: boolean, list?: boolean }>
   /** Values given directly in credential-named variables. */
   values: string[]
 }
@@ -32,8 +33,9 @@ export function serviceCredentialsFrom (env: Record<string, string | undefined>,
   const isCredential = (name: string): boolean => declared.has(name) || CREDENTIAL_NAME.test(name)
   for (const [variable, value] of Object.entries(env)) {
     if (value === undefined || value === '' || variable.startsWith(ENV_PREFIX)) continue
-    if (variable.endsWith('_FILE')) files.push({ variable, path: value, credential: isCredential(variable.slice(0, -'_FILE'.length)) })
-    else if (isCredential(variable)) values.push(value)
+    if (variable.endsWith('_FILE')) {
+      files.push({ variable, path: value, credential: isCredential(variable.slice(0, -'_FILE'.length)), list: variable.endsWith('TOKENS_FILE') })
+    } else if (isCredential(variable)) values.push(value)
   }
   return { files, values }
 }
@@ -44,18 +46,24 @@ export function serviceCredentialsFrom (env: Record<string, string | undefined>,
  */
 export function currentServiceCredentialValues (credentials: ServiceCredentials): string[] {
   const out = new Set(credentials.values)
-  for (const { path, credential } of credentials.files) {
+  for (const { path, credential, list = false } of credentials.files) {
     if (!credential) continue
     let text: string
     try { text = readFileSync(path, 'utf8') } catch { continue }
     // A credential file is small; a large one (a CA bundle under a credential name) is not read line by line.
     if (text.length > MAX_CREDENTIAL_FILE) continue
     const lines = text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'))
-    // A one-line file is one value (a password may hold spaces); in a list of tokens (`label token` per line,
-    // AUTH_BEARER_TOKENS_FILE) the label is a name, not a secret: only the last field of each line is.
+    // In a list of tokens (`label token` per line, AUTH_BEARER_TOKENS_FILE) the label is a name, not a secret:
+    // only the last field of each line is, however many lines there are (a whole line as a value would have the
+    // scrubber mask its label, the caller's name in every log line, as a cut-short secret). Any other file is
+    // one value (a password may hold spaces), and each of its lines one too.
+    if (list) {
+      for (const line of lines) out.add(line.split(/\s+/).pop() ?? line)
+      continue
+    }
     const whole = text.replace(/\r?\n$/, '')
     if (lines.length === 1 && whole !== '') out.add(whole)
-    for (const line of lines) out.add(lines.length === 1 ? line : (line.split(/\s+/).pop() ?? line))
+    for (const line of lines) out.add(line)
   }
   return [...out]
 }

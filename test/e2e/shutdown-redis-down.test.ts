@@ -65,7 +65,7 @@ for (const failure of ['refused', 'black-holed'] as const) {
     t.test(`${role === 'api' ? 'the API' : 'an idle worker'} told to stop while Redis is ${failure} exits 0 within the grace plus a few seconds`, async t => {
       const { proxy, prefix } = await failingRedis(t)
       const service = spawnService({
-        ROLE: role, PORT: '0', HOST: '127.0.0.1', REDIS_URL: proxy.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: String(GRACE_MS), AUTH_MODE: 'none'
+        ROLE: role, PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1', REDIS_URL: proxy.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: String(GRACE_MS), AUTH_MODE: 'none'
       })
       t.teardown(() => { service.child.kill('SIGKILL') })
       await eventually(`the ${role} started`, () => service.output().includes('tech adapter started'))

@@ -12,6 +12,8 @@ import { deleteKeys, testRedis, uniquePrefix, type TestRedis } from './redis-ser
 export const FAST_ENV: Record<string, string> = {
   PORT: '0',
   HOST: '127.0.0.1',
+  // A worker-only process listens on METRICS_PORT (default 9464): a free one each, as test files run side by side.
+  METRICS_PORT: '0',
   LOG_LEVEL: 'silent',
   // The end-to-end tests exercise the API, not its callers' credentials (test/plugins/authentication.test.ts does).
   AUTH_MODE: 'none',

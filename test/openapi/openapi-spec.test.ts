@@ -26,7 +26,8 @@ const CONTRACT_ROUTES: Array<[method: string, path: string, operationId: string]
   ['POST', '/v1/reverse-provisioning', 'runReverseProvisioning'],
   ['GET', '/v1/reverse-provisioning/{token}/status', 'getReverseProvisioningStatus'],
   ['GET', '/health/live', 'healthLive'],
-  ['GET', '/health/ready', 'healthReady']
+  ['GET', '/health/ready', 'healthReady'],
+  ['GET', '/metrics', 'metrics']
 ]
 
 const TAKES_A_BODY = new Set(['provisionLegacy', 'validateLegacy', 'unprovisionLegacy', 'updateAclLegacy', 'provision', 'validate',

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import { PermanentUpstreamError, TransientUpstreamError } from '../../src/errors.js'
 import { basicAuth, staticBearer, type CredentialProvider } from '../../src/outbound/credential-provider.js'
-import { createUpstreamHttp, parseRetryAfter, type UpstreamHttpOptions } from '../../src/outbound/upstream-http.js'
+import { createUpstreamHttp, parseProblem, parseRetryAfter, type UpstreamHttpOptions } from '../../src/outbound/upstream-http.js'
 import { type AirbyteSimulator, startAirbyteSimulator } from '../../src/sandbox/airbyte/airbyte-simulator.js'
 
 type Reply = (req: IncomingMessage, res: ServerResponse) => void
@@ -235,4 +235,11 @@ t.test('the limiter wraps every attempt', async (t) => {
   const limiter = { run: async <T>(fn: () => Promise<T>): Promise<T> => { runs++; return await fn() } }
   await http(sim.url, { limiter }).request({ method: 'GET', path: `/workspaces/${sim.workspaceId}` })
   t.equal(runs, 2)
+})
+
+t.test('an Atlas error body is quoted by its errorCode and errorMessage', async (t) => {
+  const problem = parseProblem({ status: 404, text: JSON.stringify({ errorCode: 'ATLAS-404-00-009', errorMessage: 'Instance Connection with unique attribute {qualifiedName:x} does not exist' }) })
+  t.equal(problem.type, 'ATLAS-404-00-009')
+  t.equal(problem.reason, '404 ATLAS-404-00-009: Instance Connection with unique attribute {qualifiedName:x} does not exist')
+  t.match(parseProblem({ status: 429, text: JSON.stringify({ status: 429, message: 'Too many requests' }) }).reason, /Too many requests/)
 })

@@ -75,7 +75,7 @@ t.test('bearer mode without a usable token refuses to start, naming AUTH_MODE an
 })
 
 t.test('the process exits 1 with the message when bearer mode has no token; a worker-only process needs none', async t => {
-  const env = { REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', PORT: '0', HOST: '127.0.0.1', AUTH_MODE: 'bearer', AUTH_BEARER_TOKENS_FILE: '' }
+  const env = { REDIS_URL: redis.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1', AUTH_MODE: 'bearer', AUTH_BEARER_TOKENS_FILE: '' }
   const service = spawnService({ ...env, ROLE: 'api' })
   t.equal(await service.exited, 1)
   t.match(service.output(), /AUTH_MODE=bearer: AUTH_BEARER_TOKENS_FILE is not set/)
@@ -89,7 +89,7 @@ t.test('bearer mode', async t => {
 
   t.test('every protected operation answers 401 with a Bearer challenge in the contract shape', async t => {
     const operations = listOperations().filter(op => !op.path.startsWith('/health/'))
-    t.equal(operations.length, 14)
+    t.equal(operations.length, 15)
     for (const op of operations) {
       const path = op.path.replace('{token}', randomUUID())
       const res = await app.inject({ method: op.method as 'GET' | 'POST', url: path, ...(op.method === 'POST' ? { payload: {} } : {}) })

@@ -36,7 +36,7 @@ t.test('descriptor secrets and service credentials in separate directories start
   const config = loadConfig({ ...airbyte(credential), DESCRIPTOR_SECRETS_DIR: descriptor, DESCRIPTOR_SECRET_FINANCE__X: 'finance-x-value' })
   t.equal(config.descriptorSecrets.dir, descriptor)
   t.same(config.descriptorSecrets.env, { DESCRIPTOR_SECRET_FINANCE__X: 'finance-x-value' })
-  t.same(config.serviceCredentials.files, [{ variable: 'AIRBYTE_CLIENT_SECRET_FILE', path: credential, credential: true }])
+  t.same(config.serviceCredentials.files, [{ variable: 'AIRBYTE_CLIENT_SECRET_FILE', path: credential, credential: true, list: false }])
   t.same(currentServiceCredentialValues(config.serviceCredentials), ['service-client-secret'], 'descriptor variables are not service credentials')
 })
 

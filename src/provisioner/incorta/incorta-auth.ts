@@ -10,6 +10,8 @@ import { ConfigError, PermanentUpstreamError, TransientUpstreamError } from '../
 import { staticBearer, type CredentialProvider } from '../../outbound/credential-provider.js'
 import { abortable, networkReason, parseRetryAfter } from '../../outbound/upstream-http.js'
 import { SecretScrubber } from '../../secrets/secret-scrubber.js'
+import { inSpan, SpanKind } from '../../observability/tracing.js'
+import { tokenRefreshed } from '../../observability/upstream-telemetry.js'
 import type { IncortaConfig } from './incorta-config.js'
 
 export interface OidcProviderOptions {
@@ -51,7 +53,23 @@ export function oidcProvider (opts: OidcProviderOptions): CredentialProvider {
   let cached: Token | undefined
   let inFlight: Promise<Token> | undefined
 
-  const call = async (fields: Record<string, string>): Promise<Token> => {
+  // One span and one count per token call, as for every other target's token (credential-provider.ts): the
+  // span carries the endpoint's path and the grant, never the form.
+  const tokenPath = safePath(opts.tokenUrl)
+  const call = async (fields: Record<string, string>): Promise<Token> => await inSpan(`POST ${tokenPath}`, {
+    'http.request.method': 'POST', 'url.template': tokenPath, 'tech_adapter.target': 'incorta', 'tech_adapter.token_request': true
+  }, async () => {
+    try {
+      const token = await callOnce(fields)
+      tokenRefreshed('incorta', true)
+      return token
+    } catch (err) {
+      tokenRefreshed('incorta', false)
+      throw err
+    }
+  }, SpanKind.CLIENT)
+
+  const callOnce = async (fields: Record<string, string>): Promise<Token> => {
     const form: Record<string, string> = { client_id: opts.clientId, ...fields }
     if (opts.clientSecret !== undefined && opts.clientSecret !== '') form.client_secret = opts.clientSecret
     let res: Response

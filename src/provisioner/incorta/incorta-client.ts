@@ -38,6 +38,8 @@ export const PLAN_ALREADY_RUNNING_CODE = 'INC_05290501'
 
 export function incortaClientFromHttp (http: UpstreamHttp, hints: { auth: IncortaConfig['auth'] } = { auth: 'pat' }): IncortaClient {
   const t = (tenant: string): string => `/${encodeURIComponent(tenant)}`
+  // Tenant and schema names are words the generic id detection would keep: every call names its template, so
+  // metrics and spans carry one operation per endpoint, never a tenant or schema name.
   const guard = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn()
@@ -52,6 +54,7 @@ export function incortaClientFromHttp (http: UpstreamHttp, hints: { auth: Incort
         const res = await http.request<{ schemasDetails?: SchemaSummary[], total?: number }>({
           method: 'POST',
           path: `${t(tenant)}/schema/list`,
+          route: '/{tenant}/schema/list',
           query: { schemaType: 'ALL' },
           body: { limit: SCHEMA_PAGE, offset: page * SCHEMA_PAGE },
           // A read, though a POST: safe to retry in-process.
@@ -66,12 +69,12 @@ export function incortaClientFromHttp (http: UpstreamHttp, hints: { auth: Incort
       return all
     }),
     startSchemaLoad: async (tenant, schemaNames, loadSource, signal) => await guard(async () =>
-      (await http.request<unknown>({ method: 'POST', path: `${t(tenant)}/schema/load`, body: { schemaNames, loadSource }, signal })).body),
+      (await http.request<unknown>({ method: 'POST', path: `${t(tenant)}/schema/load`, route: '/{tenant}/schema/load', body: { schemaNames, loadSource }, signal })).body),
     schemaStatus: async (tenant, schemaName, signal) => await guard(async () =>
-      (await http.request<unknown>({ method: 'GET', path: `${t(tenant)}/schema/${encodeURIComponent(schemaName)}/status`, signal })).body),
+      (await http.request<unknown>({ method: 'GET', path: `${t(tenant)}/schema/${encodeURIComponent(schemaName)}/status`, route: '/{tenant}/schema/{name}/status', signal })).body),
     executeLoadPlan: async (tenant, loadPlanName, signal) => await guard(async () => {
       const path = `${t(tenant)}/load-plan/execute`
-      const res = await http.request<{ loadPlanExecutionId?: unknown }>({ method: 'POST', path, body: { loadPlanName }, signal, okStatuses: [400] })
+      const res = await http.request<{ loadPlanExecutionId?: unknown }>({ method: 'POST', path, route: '/{tenant}/load-plan/execute', body: { loadPlanName }, signal, okStatuses: [400] })
       if (res.status === 400) {
         const message = res.problem?.message ?? 'the request was refused'
         if (message.includes(PLAN_ALREADY_RUNNING_CODE)) return { alreadyRunning: true, message }
@@ -84,7 +87,7 @@ export function incortaClientFromHttp (http: UpstreamHttp, hints: { auth: Incort
       return { executionId: String(id) }
     }),
     loadPlanStatus: async (tenant, executionId, signal) => await guard(async () =>
-      (await http.request<unknown>({ method: 'GET', path: `${t(tenant)}/load-plan/status/${encodeURIComponent(executionId)}`, query: { level: 3 }, signal })).body)
+      (await http.request<unknown>({ method: 'GET', path: `${t(tenant)}/load-plan/status/${encodeURIComponent(executionId)}`, route: '/{tenant}/load-plan/status/{id}', query: { level: 3 }, signal })).body)
   }
 }
 
