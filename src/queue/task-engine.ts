@@ -110,7 +110,10 @@ export class TaskEngine {
       const next = (chains.get(id) ?? Promise.resolve()).then(async () => {
         const cp = data.checkpoint[id]
         if (cp === undefined) return await run.flush()
-        const stored = run.storable({ checkpoint: cp }).checkpoint
+        // Only what targets returned is masked: the engine's own fields (handler id, step names) are never secret,
+        // and a handler id that happens to equal a known value must still name its handler on resume.
+        const { state, result, info } = run.storable({ checkpoint: { state: cp.state, result: cp.result, info: cp.info } }).checkpoint
+        const stored: ComponentCheckpoint = { ...cp, state, ...(result === undefined ? {} : { result }), ...(info === undefined ? {} : { info }) }
         await run.flushWith(async (logs) => { await this.deps.store.saveCheckpoint(data.token, id, stored, logs) })
       })
       chains.set(id, next.catch(() => {}))
