@@ -4,27 +4,30 @@
  *  1. POST /v1/provision with a ~4 KB 3-component COMPONENT_DESCRIPTOR vs a bare Fastify route doing
  *     yaml.parse + queue.add on the same body (32 connections).
  *  2. GET /v1/provision/{token}/status vs a bare Fastify route doing one Redis GET.
- *  3. 1,000 component provisions end to end against the zero-latency Airbyte simulator (API and worker as
- *     separate processes): wall time, components/s, RSS of both at the end.
+ *  3. Calls per provision and Redis bytes per data product (bench-provision-costs.ts).
+ *  4. End to end in one service process (bench-end-to-end.ts): 1,000 provisions at zero latency, 200 at 50 ms
+ *     per call, 200 with 2 s syncs at worker concurrency 4, RSS over 10,000 tasks (BENCH_RSS_TASKS).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { parse, stringify } from 'yaml'
-import { startAirbyteSimulator } from '../src/sandbox/airbyte/airbyte-simulator.js'
 import { findOrStartRedis } from '../src/sandbox/local-redis.js'
 import { deleteKeys } from '../test/helpers/redis-server.js'
+import { endToEnd } from './bench-end-to-end.js'
+import { callsPerProvision, redisBytesPerDataProduct } from './bench-provision-costs.js'
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url))
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32)
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10)
 const E2E_COMPONENTS = Number(process.env.BENCH_COMPONENTS ?? 1000)
-/** Which parts to run, comma-separated: enqueue, status, e2e (default all). */
-const PARTS = new Set((process.env.BENCH_PARTS ?? 'enqueue,status,e2e').split(','))
+/** Which parts to run, comma-separated: enqueue, status, calls, bytes, e2e, latency, syncs, rss (default all). */
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'enqueue,status,calls,bytes,e2e,latency,syncs,rss').split(','))
 
 function spawnListening (args: string[], env: Record<string, string>): Promise<{ child: ChildProcess, url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
+  // BENCH_CPU_PROF=<dir>: every process started here writes a CPU profile there (node --cpu-prof) when it exits.
+  const prof = process.env.BENCH_CPU_PROF === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF]
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
   return new Promise((resolve, reject) => {
     let out = ''
     const onData = (chunk: Buffer): void => {
@@ -39,15 +42,6 @@ function spawnListening (args: string[], env: Record<string, string>): Promise<{
     child.stdout?.on('data', onData)
     child.once('exit', (code) => { reject(new Error(`${args.join(' ')} exited ${String(code)}: ${out.slice(-2000)}`)) })
   })
-}
-
-function rssMb (pid: number | undefined): string {
-  try {
-    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
-    return `${Math.round(Number(kb) / 1024)} MB`
-  } catch {
-    return 'n/a'
-  }
 }
 
 /** A COMPONENT_DESCRIPTOR of about 4 KB with three Airbyte components; `i` makes each request distinct. */
@@ -151,52 +145,52 @@ try {
   baseline.child.kill('SIGTERM')
   await deleteKeys(redis.url, prefix)
 
-  if (PARTS.has('e2e')) {
-    console.log(`\n-- end to end: ${E2E_COMPONENTS} component provisions, zero-latency simulator --`)
-    const sim = await startAirbyteSimulator({ syncDurationMs: 0 })
-    const e2eEnv = {
-      ...env,
-      QUEUE_PREFIX: `${prefix}-e2e`,
-      AIRBYTE_API_URL: sim.url,
-      AIRBYTE_AUTH: 'client_credentials',
-      AIRBYTE_CLIENT_ID: 'sim-client',
-      AIRBYTE_CLIENT_SECRET: 'sim-secret',
-      AIRBYTE_WORKSPACE_ID: sim.workspaceId,
-      AIRBYTE_SYNC_POLL_MIN_MS: '20',
-      AIRBYTE_SYNC_POLL_MAX_MS: '100',
-      WORKER_CONCURRENCY: '32',
-      AIRBYTE_MAX_CONCURRENT_REQUESTS: '64'
-    }
-    const e2eApi = await spawnListening(['src/main.ts'], { ...e2eEnv, ROLE: 'api', LOG_LEVEL: 'info' })
-    const worker = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { ...process.env, ...e2eEnv, ROLE: 'worker' }, stdio: 'inherit' })
-    children.push(e2eApi.child, worker)
-    const started = Date.now()
-    const tokens: string[] = []
-    for (let i = 0; i < E2E_COMPONENTS; i += 50) {
-      tokens.push(...await Promise.all(Array.from({ length: Math.min(50, E2E_COMPONENTS - i) }, async (_, k) => {
-        const res = await fetch(`${e2eApi.url}/v1/provision`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ descriptorKind: 'COMPONENT_DESCRIPTOR', descriptor: descriptor(i + k, 1) }) })
-        return await res.text()
-      })))
-    }
-    const pending = new Set(tokens)
-    let failed = 0
-    while (pending.size > 0) {
-      for (const t of [...pending]) {
-        const body = await (await fetch(`${e2eApi.url}/v1/provision/${t}/status`)).json() as { status: string }
-        if (body.status !== 'RUNNING') { pending.delete(t); if (body.status !== 'COMPLETED') failed++ }
-      }
-      if (pending.size > 0) await new Promise(resolve => setTimeout(resolve, 200))
-    }
-    const seconds = (Date.now() - started) / 1000
-    console.log(`${E2E_COMPONENTS} components in ${seconds.toFixed(1)} s = ${(E2E_COMPONENTS / seconds).toFixed(1)} components/s, ${failed} failed; connections in the simulator: ${sim.state.connections.size}`)
-    console.log(`RSS at the end: API ${rssMb(e2eApi.child.pid)}, worker ${rssMb(worker.pid)}`)
-    e2eApi.child.kill('SIGTERM')
-    worker.kill('SIGTERM')
-    await sim.close()
-    await deleteKeys(redis.url, `${prefix}-e2e`)
+  const service = async (serviceEnv: Record<string, string>): Promise<{ child: ChildProcess, url: string }> => {
+    const started = await spawnListening(['src/main.ts'], serviceEnv)
+    children.push(started.child)
+    return started
   }
+  if (PARTS.has('calls')) {
+    await callsPerProvision(service, env, redis.url, prefix)
+    await deleteKeys(redis.url, `${prefix}-calls`)
+  }
+  if (PARTS.has('bytes')) await redisBytesPerDataProduct(service, env, [100, 300])
+
+  const e2eEnv = { ...env, QUEUE_PREFIX: `${prefix}-e2e` }
+  const oneComponent = (i: number): string => descriptor(i, 1)
+  if (PARTS.has('e2e')) {
+    console.log(`\n-- end to end: ${E2E_COMPONENTS} component provisions, zero-latency simulator, one process (ROLE=all) --`)
+    const r = await endToEnd(service, e2eEnv, { title: 'zero latency', components: E2E_COMPONENTS, descriptor: oneComponent, offset: 0 })
+    console.log(`${E2E_COMPONENTS} components in ${r.seconds.toFixed(1)} s = ${r.perSecond.toFixed(1)} components/s (goal >= 150), ${r.failed} failed, ${r.callsPerComponent.toFixed(1)} calls each`)
+    console.log(`service CPU ${r.cpuMsPerComponent.toFixed(1)} ms per component (user + system), i.e. at most ${(1000 / r.cpuMsPerComponent).toFixed(0)} components/s per core it has to itself`)
+  }
+  if (PARTS.has('latency')) {
+    const count = 200
+    console.log(`\n-- end to end: ${count} component provisions, 50 ms per simulator call, worker concurrency 32 --`)
+    const r = await endToEnd(service, e2eEnv, { title: '50 ms', components: count, latencyMs: 50, descriptor: oneComponent, offset: 100_000 })
+    // With 32 in flight, each slot spends (wall x 32 / components) on one component.
+    const perComponent = r.seconds * 1000 * 32 / count
+    const bound = r.callsPerComponent * 50
+    console.log(`${count} components in ${r.seconds.toFixed(1)} s; ${perComponent.toFixed(0)} ms of a slot per component vs ${r.callsPerComponent.toFixed(1)} calls x 50 ms = ${bound.toFixed(0)} ms (goal within 1.5x: ${(perComponent / bound).toFixed(2)}x), ${r.failed} failed`)
+  }
+  if (PARTS.has('syncs')) {
+    console.log('\n-- end to end: 200 provisions with a 2 s sync each, worker concurrency 4 --')
+    const r = await endToEnd(service, e2eEnv, { title: 'syncs', components: 200, syncMs: 2000, concurrency: 4, descriptor: oneComponent, offset: 200_000 })
+    console.log(`200 syncs of 2 s in ${r.seconds.toFixed(1)} s (goal <= 8 s), ${r.failed} failed`)
+  }
+  if (PARTS.has('rss')) {
+    const count = Number(process.env.BENCH_RSS_TASKS ?? 10_000)
+    console.log(`\n-- service RSS over ${count} tasks (zero latency) --`)
+    const r = await endToEnd(service, e2eEnv, { title: 'rss', components: count, rssAfter: 1000, descriptor: oneComponent, offset: 300_000 })
+    const [first, last] = [r.rss[0], r.rss[r.rss.length - 1]]
+    if (first !== undefined && last !== undefined) {
+      console.log(`RSS after ${first[0]} tasks: ${first[1]} MB; after ${last[0]}: ${last[1]} MB (${(100 * (last[1] - first[1]) / first[1]).toFixed(1)} %, goal within 10 %); ${r.perSecond.toFixed(1)} tasks/s, ${r.failed} failed`)
+    }
+  }
+  await deleteKeys(redis.url, `${prefix}-e2e`)
 } finally {
-  for (const child of children) child.kill('SIGTERM')
+  // Once each: a second SIGTERM would kill a child mid-shutdown (and lose its CPU profile).
+  for (const child of children) if (!child.killed) child.kill('SIGTERM')
   await deleteKeys(redis.url, prefix)
   await redis.stop()
 }

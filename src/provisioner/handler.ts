@@ -30,6 +30,32 @@ export interface ComponentInfo {
   privateInfo: Record<string, unknown>
 }
 
+/** What the service recorded of one resource a component owns upstream (never a secret or a plain hash). */
+export interface OwnedResource {
+  /** The target's id of the resource; absent while a create is in flight. */
+  id?: string
+  /** Fingerprint (ResourceLedger.fingerprint) of what this service last sent for it. */
+  sent?: string
+  /** Epoch ms a create was started at and not yet known to have returned: a resume must look the name up afresh. */
+  creating?: number
+}
+
+/**
+ * The service's own durable record of the resources each component owns upstream, by the handler's kind names
+ * (`source`, `connection`, ...). A handler writes an entry the moment a create returns, removes it when the
+ * resource is deleted, and corrects it when the target says otherwise, so a later task finds its resources by id.
+ */
+export interface ResourceLedger {
+  read: () => Promise<Record<string, OwnedResource>>
+  write: (kind: string, entry: OwnedResource) => Promise<void>
+  forget: (kind: string) => Promise<void>
+  /**
+   * HMAC-SHA256, keyed per deployment, of the canonical JSON of `value`: two equal values give equal
+   * fingerprints, and a stored fingerprint reveals nothing of a secret inside the value.
+   */
+  fingerprint: (value: unknown) => Promise<string>
+}
+
 export interface StepContext<S extends object> {
   operation: ComponentOperation
   component: Component
@@ -50,6 +76,8 @@ export interface StepContext<S extends object> {
    * that this task did not run. Read-only.
    */
   dependencies: Readonly<Record<string, ComponentInfo>>
+  /** The durable record of this component's resources, kept by this handler across tasks. */
+  ledger: ResourceLedger
 }
 
 /**

@@ -29,13 +29,20 @@ export interface RedisLimiterOptions {
   pollMaxMs?: number
 }
 
+type LeaseRedis = RedisClient & { acquireOutboundLease?: (key: string, now: number, expires: number, max: number, lease: string, ttl: number) => Promise<number> }
+
 /** `key`: RedisKeys.limiter(target id). */
 export function createRedisLimiter (redis: RedisClient, key: string, opts: RedisLimiterOptions): OutboundLimiter {
   const pollMaxMs = opts.pollMaxMs ?? 100
+  const leases = redis as LeaseRedis
+  // EVALSHA: every outbound call acquires a lease, and sending the script's text each time was a hot spot.
+  if (leases.acquireOutboundLease === undefined) redis.defineCommand('acquireOutboundLease', { numberOfKeys: 1, lua: ACQUIRE })
+  const acquireOnce = leases.acquireOutboundLease
+  if (acquireOnce === undefined) throw new Error('ioredis did not define the lease command')
   const acquire = async (lease: string): Promise<void> => {
     for (let attempt = 0; ; attempt++) {
       const now = Date.now()
-      const ok = await redis.eval(ACQUIRE, 1, key, now, now + opts.leaseMs, opts.max, lease, opts.leaseMs * 2)
+      const ok = await acquireOnce.call(redis, key, now, now + opts.leaseMs, opts.max, lease, opts.leaseMs * 2)
       if (ok === 1) return
       const pause = Math.min(pollMaxMs, 5 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random() / 2)
       await new Promise(resolve => setTimeout(resolve, pause))

@@ -31,6 +31,8 @@ export class RedisKeys {
   task (token: string): string { return `${this.tagged}:task:${token}` }
   /** A task's log list. */
   taskLogs (token: string): string { return `${this.tagged}:task:${token}:logs` }
+  /** A task's component checkpoints: component id -> JSON checkpoint (src/queue/task-store.ts). */
+  taskCheckpoints (token: string): string { return `${this.tagged}:task:${token}:checkpoints` }
 
   /** The arrival counter that orders tasks in the component FIFOs. */
   get sequence (): string { return `${this.tagged}:seq` }
@@ -46,6 +48,11 @@ export class RedisKeys {
   // A namespace of its own: no component id can name a task, lock or queue key.
   /** The record that this adapter provisioned a component (src/queue/provisioned-registry.ts). */
   provisioned (componentId: string): string { return `${this.tagged}:provisioned:${componentId}` }
+
+  /** What a component owns upstream, by the handler's kind names (src/queue/resource-ledger.ts). */
+  ownedResources (handlerId: string, componentId: string): string { return `${this.tagged}:owned:${handlerId}:${componentId}` }
+  /** The deployment's key for resource fingerprints (HMAC-SHA256). */
+  get fingerprintKey (): string { return `${this.tagged}:fingerprint-key` }
 
   /** The shared concurrency limiter of one target system, by handler module id. */
   limiter (targetId: string): string { return `${this.tagged}:limit:${targetId}` }

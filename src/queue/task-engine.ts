@@ -11,7 +11,7 @@ import { DelayedError, type Job } from 'bullmq'
 import type { Logger } from 'pino'
 import { AdapterError, PermanentUpstreamError, TransientUpstreamError } from '../errors.js'
 import type { Component } from '../descriptor/types.js'
-import type { ComponentInfo, ComponentOperation, StepContext } from '../provisioner/handler.js'
+import type { ComponentInfo, ComponentOperation, ResourceLedger, StepContext } from '../provisioner/handler.js'
 import type { HandlerRegistry } from '../provisioner/handler-registry.js'
 import type { SecretStore } from '../secrets/secret-store.js'
 import type { ComponentLock } from './component-lock.js'
@@ -22,6 +22,7 @@ import type { TaskStore } from './task-store.js'
 import type { ComponentCheckpoint, ComponentTaskData, ReverseTaskData, TaskJobData } from './task-types.js'
 import { summariseOutcome } from './task-outcome.js'
 import { nextStep, prepareCheckpoint, type ResumableCheckpoint } from './step-checkpoint.js'
+import { MemoryResourceLedgers } from './resource-ledger.js'
 import { setWaitingForget, taskWaiting } from '../observability/metrics.js'
 import type { TaskEnd, TaskObserver } from '../observability/task-audit.js'
 import { inSpan } from '../observability/tracing.js'
@@ -45,6 +46,8 @@ export interface EngineDeps {
   options: EngineOptions
   /** Records which components this adapter provisioned (read by updateacl). */
   provisioned?: ProvisionedRegistry
+  /** The durable record of what each component owns upstream. Default: in memory (this process only). */
+  ledgers?: { for: (handlerId: string, componentId: string) => ResourceLedger }
   /** Counts and audits every task that ends. */
   observer?: TaskObserver
 }
@@ -54,8 +57,10 @@ type Advance = { kind: 'done' } | { kind: 'failed', message: string } | { kind: 
 export class TaskEngine {
   private readonly shutdown = new AbortController()
   private draining = false
+  private readonly ledgers: NonNullable<EngineDeps['ledgers']>
 
   constructor (private readonly deps: EngineDeps) {
+    this.ledgers = deps.ledgers ?? new MemoryResourceLedgers()
     // Every in-flight call of every job listens on this one signal.
     setMaxListeners(0, this.shutdown.signal)
     setWaitingForget(deps.options.componentLockPollMs)
@@ -97,15 +102,26 @@ export class TaskEngine {
 
   private async components (job: Job<ComponentTaskData>, run: TaskRunContext): Promise<Advance> {
     const data = job.data
-    let persisting = Promise.resolve()
-    // Components of one level checkpoint concurrently: chain the writes so the last one always wins.
-    const persist = async (): Promise<void> => {
-      persisting = persisting.then(async () => { await run.flush(); await job.updateData(run.storable(data)) })
-      await persisting
+    // Checkpoints live beside the job, one field per component: a step writes what changed, not the whole task.
+    Object.assign(data.checkpoint, await this.deps.store.checkpoints(data.token))
+    const chains = new Map<string, Promise<void>>()
+    // A component's writes are chained so its last checkpoint always wins; components write side by side.
+    const persistFor = (id: string) => async (): Promise<void> => {
+      const next = (chains.get(id) ?? Promise.resolve()).then(async () => {
+        const cp = data.checkpoint[id]
+        if (cp === undefined) return await run.flush()
+        // Only what targets returned is masked: the engine's own fields (handler id, step names) are never secret,
+        // and a handler id that happens to equal a known value must still name its handler on resume.
+        const { state, result, info } = run.storable({ checkpoint: { state: cp.state, result: cp.result, info: cp.info } }).checkpoint
+        const stored: ComponentCheckpoint = { ...cp, state, ...(result === undefined ? {} : { result }), ...(info === undefined ? {} : { info }) }
+        await run.flushWith(async (logs) => { await this.deps.store.saveCheckpoint(data.token, id, stored, logs) })
+      })
+      chains.set(id, next.catch(() => {}))
+      await next
     }
     for (const level of executionOrder(data)) {
       const pending = level.filter(id => data.checkpoint[id]?.status === 'pending')
-      const results = await Promise.all(pending.map(async id => await this.advance(id, data, run, persist)))
+      const results = await Promise.all(pending.map(async id => await this.advance(id, data, run, persistFor(id))))
       const failed = level.filter(id => data.checkpoint[id]?.status === 'failed')
       if (failed.length > 0) {
         const message = results.find((r): r is Extract<Advance, { kind: 'failed' }> => r.kind === 'failed')?.message ??
@@ -202,7 +218,8 @@ export class TaskEngine {
       log: run.taskLog(phase),
       secrets: run.secrets,
       signal: this.shutdown.signal,
-      dependencies: dependencyInfo(data, component)
+      dependencies: dependencyInfo(data, component),
+      ledger: this.ledgers.for(cp.handlerId, component.id)
     }
   }
 

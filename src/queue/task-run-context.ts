@@ -78,10 +78,14 @@ export class TaskRunContext {
   }
 
   async flush (): Promise<void> {
+    await this.flushWith(async (entries) => { if (entries.length > 0) await this.store.appendLogs(this.token, entries) })
+  }
+
+  /** Hands the buffered entries to `write` (e.g. with a checkpoint, in one round trip); kept if it fails. */
+  async flushWith (write: (entries: TaskLogEntry[]) => Promise<void>): Promise<void> {
     const entries = this.drain()
-    if (entries.length === 0) return
     try {
-      await this.store.appendLogs(this.token, entries)
+      await write(entries)
     } catch (err) {
       this.buffer = entries.concat(this.buffer)
       throw err

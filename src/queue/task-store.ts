@@ -1,11 +1,12 @@
 /**
- * Task state in Redis: `{<prefix>}:task:<token>` (a hash: kind, status, result, info, ...) and
- * `{<prefix>}:task:<token>:logs` (a list of JSON log entries; names in src/queue/redis-keys.ts). Written by the
- * submitter and the engine, read by the status routes of any API replica. Finished tasks expire after the retention period. Never holds a secret value.
+ * Task state in Redis: `{<prefix>}:task:<token>` (a hash: kind, status, result, info, ...),
+ * `{<prefix>}:task:<token>:logs` (a list of JSON log entries) and `{<prefix>}:task:<token>:checkpoints` (the
+ * components' checkpoints, one field each; names in src/queue/redis-keys.ts). Written by the submitter and the
+ * engine, read by the status routes of any API replica. Finished tasks expire after the retention period. Never holds a secret value.
  */
 import type { RedisClient } from './redis-connection.js'
 import type { RedisKeys } from './redis-keys.js'
-import type { TaskKind, TaskLogEntry, TaskStatus, TaskView } from './task-types.js'
+import type { ComponentCheckpoint, TaskKind, TaskLogEntry, TaskStatus, TaskView } from './task-types.js'
 
 /** A task's log is capped so a runaway poll loop cannot grow Redis without bound. */
 export const MAX_LOG_ENTRIES = 1000
@@ -35,6 +36,25 @@ export class TaskStore {
 
   taskKey (token: string): string { return this.keys.task(checked(token)) }
   logsKey (token: string): string { return this.keys.taskLogs(checked(token)) }
+  checkpointsKey (token: string): string { return this.keys.taskCheckpoints(checked(token)) }
+
+  /** One component's checkpoint, with the log entries buffered since the last one, in one round trip. */
+  async saveCheckpoint (token: string, componentId: string, checkpoint: ComponentCheckpoint, logs: TaskLogEntry[] = []): Promise<void> {
+    const batch = this.redis.pipeline()
+    if (logs.length > 0) {
+      batch.rpush(this.logsKey(token), ...logs.map(e => JSON.stringify(e))).ltrim(this.logsKey(token), -MAX_LOG_ENTRIES, -1)
+    }
+    const replies = await batch.hset(this.checkpointsKey(token), componentId, JSON.stringify(checkpoint)).exec()
+    const failed = replies?.find(([err]) => err !== null)?.[0]
+    if (failed !== undefined && failed !== null) throw failed
+  }
+
+  /** The checkpoints written since the job was added; a component absent here is still as the job data has it. */
+  async checkpoints (token: string): Promise<Record<string, ComponentCheckpoint>> {
+    const out: Record<string, ComponentCheckpoint> = {}
+    for (const [id, raw] of Object.entries(await this.redis.hgetall(this.checkpointsKey(token)))) out[id] = JSON.parse(raw) as ComponentCheckpoint
+    return out
+  }
 
   /** The task, or undefined for a token no task has (never issued, expired, or not a token at all). */
   async get (token: string): Promise<TaskView | undefined> {
@@ -95,6 +115,7 @@ export class TaskStore {
     await tx
       .expire(this.taskKey(token), this.retentionSeconds)
       .expire(this.logsKey(token), this.retentionSeconds)
+      .expire(this.checkpointsKey(token), this.retentionSeconds)
       .exec()
   }
 }

@@ -16,6 +16,7 @@ import { RedisLogThrottle } from './redis-log-throttle.js'
 import { TaskEngine } from './task-engine.js'
 import { TaskStore } from './task-store.js'
 import { ProvisionedRegistry } from './provisioned-registry.js'
+import { RedisResourceLedgers } from './resource-ledger.js'
 import { TASK_QUEUE_NAME } from './task-types.js'
 import { startTaskWorker, type TaskWorker } from './task-worker.js'
 import { watchQueueCounts, watchRedisUp } from '../observability/metrics.js'
@@ -53,6 +54,7 @@ export function startWorkerRuntime (config: Config, secrets: SecretStore, logger
     store,
     lock: new ComponentLock(redis, keys, queue, store),
     provisioned: new ProvisionedRegistry(redis, keys),
+    ledgers: new RedisResourceLedgers(redis, keys),
     registry,
     secrets,
     logger,

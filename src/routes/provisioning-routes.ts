@@ -32,7 +32,8 @@ export default async function provisioningRoutes (app: FastifyInstance): Promise
   for (const kind of ['provision', 'unprovision'] as const) {
     const handler = async (request: FastifyRequest<{ Body: ProvisioningBody }>, reply: FastifyReply): Promise<FastifyReply> => {
       const body = request.body
-      const enriched = kind === 'unprovision' && typeof body.latestEnrichedDescriptor === 'string' ? body.latestEnrichedDescriptor : undefined
+      // Provision reads it too: the ids it carries spare a name lookup through the whole workspace.
+      const enriched = typeof body.latestEnrichedDescriptor === 'string' ? body.latestEnrichedDescriptor : undefined
       const validated: ValidatedDescriptor = await app.validateDescriptor(body.descriptorKind, body.descriptor,
         enriched === undefined ? {} : { latestEnrichedDescriptor: enriched })
       return await submitOrFinish(app, reply, {

@@ -7,9 +7,11 @@
  * step (after the step's effects upstream, before its checkpoint) and resumes from the checkpoint before it.
  * Handler tests: test/provisioner/airbyte/airbyte-handler.test.ts; resume across releases: test/queue/checkpoint-resume.test.ts.
  */
+import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Component, DataProduct } from '../../src/descriptor/types.js'
-import type { ComponentInfo, ComponentOperation, Handler, SecretResolver, StepContext } from '../../src/provisioner/handler.js'
+import type { ComponentInfo, ComponentOperation, Handler, ResourceLedger, SecretResolver, StepContext } from '../../src/provisioner/handler.js'
+import { MemoryResourceLedgers } from '../../src/queue/resource-ledger.js'
 import { newCheckpoint, nextStep, prepareCheckpoint } from '../../src/queue/step-checkpoint.js'
 import type { ComponentCheckpoint } from '../../src/queue/task-types.js'
 
@@ -27,6 +29,11 @@ export interface KitOptions {
   secrets?: SecretResolver
   /** A `{ waitMs }` is waited at most this long, ms. Default 50. */
   maxWaitMs?: number
+  /**
+   * The component's durable resource record, as the engine hands it to every step (e.g. RedisResourceLedgers).
+   * Default: one in memory per options object, so runs with the same options (a kill and its resume) share it.
+   */
+  ledger?: ResourceLedger
 }
 
 export interface KitControl {
@@ -65,6 +72,18 @@ export interface KitRun<S> {
 const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T
 
 const DATA_PRODUCT: DataProduct = { id: 'urn:dmb:dp:kit:kit:0', components: [] }
+const memoryLedgers = new MemoryResourceLedgers()
+const defaultLedgers = new WeakMap<KitOptions, ResourceLedger>()
+
+function ledgerOf (opts: KitOptions): ResourceLedger {
+  if (opts.ledger !== undefined) return opts.ledger
+  let ledger = defaultLedgers.get(opts)
+  if (ledger === undefined) {
+    ledger = memoryLedgers.for('kit', randomUUID())
+    defaultLedgers.set(opts, ledger)
+  }
+  return ledger
+}
 
 /** A StepContext as the engine builds one, with the task log captured in `logs`. */
 export function fakeStepContext<S extends object> (opts: KitOptions, state: S, phase: string, logs: KitLog[]): StepContext<S> {
@@ -79,7 +98,8 @@ export function fakeStepContext<S extends object> (opts: KitOptions, state: S, p
     log: { debug: push('DEBUG'), info: push('INFO'), warn: push('WARNING'), error: push('ERROR') },
     secrets: opts.secrets ?? { resolve: async <T>(value: T): Promise<T> => value },
     signal: new AbortController().signal,
-    dependencies: opts.dependencies ?? {}
+    dependencies: opts.dependencies ?? {},
+    ledger: ledgerOf(opts)
   }
 }
 

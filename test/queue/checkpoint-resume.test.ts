@@ -232,9 +232,8 @@ t.test('the real engine resumes legacy and renamed checkpoints and fails unknown
   const legacyView = await finished(legacy)
   t.equal(legacyView.status, 'COMPLETED', legacyView.result)
   t.same(journal.filter((j) => j.includes(':legacy:')).map((j) => j.split(':').pop()), ['x', 'c', 'd'])
-  const legacyJob = await queue.getJob(legacy)
-  const legacyCp = (legacyJob?.data as ComponentTaskData).checkpoint['urn:dmb:cmp:kit:kit:0:legacy']
-  t.match(legacyCp, { status: 'done', done: ['a', 'b', 'x', 'c', 'd'], stateVersion: 2, step: 0, state: { total: 0 } }, 'the job data holds the new format')
+  const legacyCp = (await store.checkpoints(legacy))['urn:dmb:cmp:kit:kit:0:legacy']
+  t.match(legacyCp, { status: 'done', done: ['a', 'b', 'x', 'c', 'd'], stateVersion: 2, step: 0, state: { total: 0 } }, 'the stored checkpoint holds the new format')
   t.ok(legacyView.logs.some((l) => l.message === 'fake state migrated from version 1 to 2'))
 
   const renamedView = await finished(renamed)

@@ -35,6 +35,11 @@ export interface AirbyteConfig {
   syncPollMaxMs: number
   /** Overall limit on one sync (or clear) job, ms. Default 6 h. */
   syncTimeoutMs: number
+  /**
+   * How long a workspace listing (sources, destinations or connections) serves the name lookups of this
+   * process's tasks, ms; this service's own creates and deletes keep it current. 0: every lookup lists. Default 10000.
+   */
+  listingTtlMs: number
 }
 
 /** Variables holding Airbyte's own credentials (each also as `<NAME>_FILE`). */
@@ -60,7 +65,8 @@ export function readAirbyteConfig (r: ConfigEnv): AirbyteConfig {
     retryBaseMs: r.int('AIRBYTE_RETRY_BASE_MS', 500, 1),
     syncPollMinMs: r.int('AIRBYTE_SYNC_POLL_MIN_MS', 3_000, 10),
     syncPollMaxMs: r.int('AIRBYTE_SYNC_POLL_MAX_MS', 60_000, 10),
-    syncTimeoutMs: r.int('AIRBYTE_SYNC_TIMEOUT_MS', 6 * 3600_000, 1000)
+    syncTimeoutMs: r.int('AIRBYTE_SYNC_TIMEOUT_MS', 6 * 3600_000, 1000),
+    listingTtlMs: r.int('AIRBYTE_LISTING_TTL_MS', 10_000, 0, 600_000)
   }
   if (airbyte.apiUrl !== undefined) {
     const need: Record<AirbyteAuthMode, Array<[string, string | undefined]>> = {

@@ -14,10 +14,12 @@ export interface ConnectorResource {
   definitionId?: string
   workspaceId: string
   configuration: Record<string, unknown>
+  createdAt?: number | string
 }
 
 export interface ConnectorKind {
   kind: 'source' | 'destination'
+  collection: 'sources' | 'destinations'
   /** The short-name key inside connectionConfiguration (`sourceType: postgres`). */
   typeKey: 'sourceType' | 'destinationType'
   stateKey: 'sourceId' | 'destinationId'
@@ -26,19 +28,22 @@ export interface ConnectorKind {
   defaultDefinitionId: (config: AirbyteConfig) => string | undefined
   get: (client: AirbyteClient, id: string, signal?: AbortSignal) => Promise<ConnectorResource | undefined>
   findByName: (client: AirbyteClient, workspaceId: string, name: string, signal?: AbortSignal) => Promise<FoundByName<ConnectorResource> | undefined>
+  /** Every resource of this kind in the workspace. */
+  list: (client: AirbyteClient, workspaceId: string, signal?: AbortSignal) => Promise<ConnectorResource[]>
   create: (client: AirbyteClient, body: ConnectorBody, signal?: AbortSignal) => Promise<ConnectorResource>
   patch: (client: AirbyteClient, id: string, body: { name: string, configuration: Record<string, unknown> }, signal?: AbortSignal) => Promise<void>
   remove: (client: AirbyteClient, id: string, signal?: AbortSignal) => Promise<'deleted' | 'absent'>
 }
 
-type Raw = { name: string, definitionId?: string, workspaceId: string, configuration: Record<string, unknown> }
+type Raw = { name: string, definitionId?: string, workspaceId: string, configuration: Record<string, unknown>, createdAt?: number | string }
 const view = (id: string, r: Raw): ConnectorResource =>
-  ({ id, name: r.name, definitionId: r.definitionId, workspaceId: r.workspaceId, configuration: r.configuration })
+  ({ id, name: r.name, definitionId: r.definitionId, workspaceId: r.workspaceId, configuration: r.configuration, createdAt: r.createdAt })
 const found = <T>(f: FoundByName<T> | undefined, map: (r: T) => ConnectorResource): FoundByName<ConnectorResource> | undefined =>
   f === undefined ? undefined : { resource: map(f.resource), count: f.count }
 
 export const SOURCE: ConnectorKind = {
   kind: 'source',
+  collection: 'sources',
   typeKey: 'sourceType',
   stateKey: 'sourceId',
   defaultEnv: 'AIRBYTE_SOURCE_DEFINITION_ID',
@@ -48,6 +53,7 @@ export const SOURCE: ConnectorKind = {
     return r === undefined ? undefined : view(r.sourceId, r)
   },
   findByName: async (client, ws, name, signal) => found(await client.findSourceByName(ws, name, signal), (r) => view(r.sourceId, r)),
+  list: async (client, ws, signal) => (await client.listSources(ws, signal)).map((r) => view(r.sourceId, r)),
   create: async (client, body, signal) => {
     const r = await client.createSource(body, signal)
     return view(r.sourceId, r)
@@ -58,6 +64,7 @@ export const SOURCE: ConnectorKind = {
 
 export const DESTINATION: ConnectorKind = {
   kind: 'destination',
+  collection: 'destinations',
   typeKey: 'destinationType',
   stateKey: 'destinationId',
   defaultEnv: 'AIRBYTE_DESTINATION_DEFINITION_ID',
@@ -67,6 +74,7 @@ export const DESTINATION: ConnectorKind = {
     return r === undefined ? undefined : view(r.destinationId, r)
   },
   findByName: async (client, ws, name, signal) => found(await client.findDestinationByName(ws, name, signal), (r) => view(r.destinationId, r)),
+  list: async (client, ws, signal) => (await client.listDestinations(ws, signal)).map((r) => view(r.destinationId, r)),
   create: async (client, body, signal) => {
     const r = await client.createDestination(body, signal)
     return view(r.destinationId, r)

@@ -9,7 +9,8 @@ import { jobSteps } from './airbyte-job-steps.js'
 import { provisionResourceSteps } from './airbyte-provision-steps.js'
 import { reverseProvision } from './airbyte-reverse.js'
 import { airbyteSpecificSchema } from './airbyte-schema.js'
-import type { AirbyteHandlerDeps, AirbyteState } from './airbyte-state.js'
+import { WorkspaceListings } from './airbyte-listing.js'
+import type { AirbyteHandlerDeps, AirbyteState, AirbyteStepDeps } from './airbyte-state.js'
 import { unprovisionSteps } from './airbyte-unprovision-steps.js'
 
 export type { AirbyteHandlerDeps, AirbyteState } from './airbyte-state.js'
@@ -24,7 +25,8 @@ const LEGACY_STEP_NAMES = {
   updateacl: ['no-acl']
 } as const
 
-export function createAirbyteHandler (deps: AirbyteHandlerDeps): Handler<AirbyteState> {
+export function createAirbyteHandler (handlerDeps: AirbyteHandlerDeps): Handler<AirbyteState> {
+  const deps: AirbyteStepDeps = { ...handlerDeps, listings: handlerDeps.listings ?? new WorkspaceListings(handlerDeps.config.listingTtlMs) }
   const steps: Record<ComponentOperation, ReadonlyArray<Step<AirbyteState>>> = {
     provision: [...provisionResourceSteps(deps), ...jobSteps(deps, 'sync')],
     unprovision: unprovisionSteps(deps),

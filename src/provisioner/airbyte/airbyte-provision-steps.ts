@@ -1,21 +1,27 @@
 /**
  * The provision steps up to the connection: workspace, source, destination, stream check, connection. Each
- * is safe to run twice: it looks for what an earlier run made (recorded id, else the name in the workspace)
- * before creating anything, and records a new id in the state the moment Airbyte returns it.
+ * is safe to run twice. A resource is found by id whenever one is known (the checkpoint, this service's
+ * resource ledger, the deployed descriptor's privateInfo), else by name in the workspace through the listing
+ * this process's tasks share; an id Airbyte no longer knows falls back to the name, and the log says so. A
+ * create is announced in the ledger before it is sent and recorded the moment Airbyte returns the id, so a crash
+ * in between makes the resume list the workspace afresh instead of creating a second one. A source or
+ * destination is patched only when what would be sent differs from what this service last sent (an HMAC
+ * fingerprint, since Airbyte reads secrets back masked).
  */
 import { DescriptorInvalidError, PermanentUpstreamError } from '../../errors.js'
-import type { Step, StepContext } from '../handler.js'
+import type { OwnedResource, Step, StepContext } from '../handler.js'
 import { stripUtc, type ConnectionBody, type ConnectionResponse } from './airbyte-client.js'
 import { connectorDefinition, DESTINATION, noConnectorHint, SOURCE, type ConnectorKind, type ConnectorResource } from './airbyte-connectors.js'
 import type { ScheduleSpec } from './airbyte-schema.js'
-import { clientFor, requireWorkspace, specificOf, type AirbyteHandlerDeps, type AirbyteState } from './airbyte-state.js'
+import { clientFor, requireWorkspace, specificOf, type AirbyteStepDeps, type AirbyteState } from './airbyte-state.js'
 import { describeProblems, desiredStreams, listed, streamProblems, streamsDiffer } from './airbyte-streams.js'
 
 type Ctx = StepContext<AirbyteState>
+type IdKey = 'sourceId' | 'destinationId' | 'connectionId'
 
-export function provisionResourceSteps (deps: AirbyteHandlerDeps): Array<Step<AirbyteState>> {
+export function provisionResourceSteps (deps: AirbyteStepDeps): Array<Step<AirbyteState>> {
   return [
-    { name: 'resolve-workspace', run: async (ctx) => { await resolveWorkspace(deps, ctx) } },
+    { name: 'resolve-workspace', run: async (ctx) => { resolveWorkspace(deps, ctx) } },
     { name: 'ensure-source', run: async (ctx) => { await ensureConnector(deps, ctx, SOURCE) } },
     { name: 'ensure-destination', run: async (ctx) => { await ensureConnector(deps, ctx, DESTINATION) } },
     { name: 'check-streams', run: async (ctx) => { await checkStreams(deps, ctx) } },
@@ -23,10 +29,12 @@ export function provisionResourceSteps (deps: AirbyteHandlerDeps): Array<Step<Ai
   ]
 }
 
-async function resolveWorkspace (deps: AirbyteHandlerDeps, ctx: Ctx): Promise<void> {
+/**
+ * No call: every later call names the workspace and proves it exists (a resource read by id carries its
+ * workspaceId, a create in a missing workspace fails with Airbyte's own 404 reason).
+ */
+function resolveWorkspace (deps: AirbyteStepDeps, ctx: Ctx): void {
   const workspaceId = requireWorkspace(specificOf(ctx.component), deps.config)
-  // Fails with Airbyte's own 404 reason when the workspace does not exist (or the credentials cannot see it).
-  await clientFor(deps, ctx.signal).getWorkspace(workspaceId, ctx.signal)
   ctx.state.workspaceId = workspaceId
   ctx.log.info(`Airbyte workspace ${workspaceId}`)
 }
@@ -37,7 +45,38 @@ function recordedWorkspace (ctx: Ctx): string {
   return ws
 }
 
-async function ensureConnector (deps: AirbyteHandlerDeps, ctx: Ctx, kind: ConnectorKind): Promise<void> {
+function privateId (ctx: Ctx, key: IdKey): string | undefined {
+  const value = ctx.component.info?.privateInfo?.[key]
+  return typeof value === 'string' && value !== '' ? value : undefined
+}
+
+/** The ids known for a resource, best first, each with where it came from (for the log). */
+function knownIds (ctx: Ctx, key: IdKey, owned: OwnedResource | undefined): Array<{ id: string, from: string }> {
+  const out: Array<{ id: string, from: string }> = []
+  const add = (id: string | undefined, from: string): void => { if (id !== undefined && !out.some((k) => k.id === id)) out.push({ id, from }) }
+  add(ctx.state[key], 'this task\'s checkpoint')
+  add(owned?.id, 'this service\'s resource record')
+  add(privateId(ctx, key), 'the deployed descriptor\'s privateInfo')
+  return out
+}
+
+/**
+ * The first known id Airbyte still has in this workspace, or undefined; each id that no longer exists is logged.
+ */
+async function findById<T extends { workspaceId?: string }> (ctx: Ctx, label: string, ids: Array<{ id: string, from: string }>,
+  get: (id: string) => Promise<T | undefined>): Promise<T | undefined> {
+  const workspaceId = recordedWorkspace(ctx)
+  for (const { id, from } of ids) {
+    const found = await get(id)
+    if (found !== undefined && (found.workspaceId === undefined || found.workspaceId === workspaceId)) return found
+    ctx.log.info(found === undefined
+      ? `${label} ${id} (from ${from}) no longer exists in Airbyte; looking it up by name`
+      : `${label} ${id} (from ${from}) is in workspace ${String(found.workspaceId)}, not ${workspaceId}; looking it up by name`)
+  }
+  return undefined
+}
+
+async function ensureConnector (deps: AirbyteStepDeps, ctx: Ctx, kind: ConnectorKind): Promise<void> {
   const client = clientFor(deps, ctx.signal)
   const spec = specificOf(ctx.component)[kind.kind]
   const workspaceId = recordedWorkspace(ctx)
@@ -46,17 +85,28 @@ async function ensureConnector (deps: AirbyteHandlerDeps, ctx: Ctx, kind: Connec
     throw new DescriptorInvalidError([{ path: `${kind.kind}.definitionId`, message: `the ${kind.kind} names no connector`, hint: noConnectorHint(kind) }])
   }
 
-  let existing: ConnectorResource | undefined
-  const recorded = ctx.state[kind.stateKey]
-  if (recorded !== undefined) existing = await kind.get(client, recorded, ctx.signal)
+  const owned = (await ctx.ledger.read())[kind.kind]
+  let existing = await findById(ctx, kind.kind, knownIds(ctx, kind.stateKey, owned), async (id) => await kind.get(client, id, ctx.signal))
   if (existing === undefined) {
-    const found = await kind.findByName(client, workspaceId, spec.name, ctx.signal)
+    const { found, total } = await deps.listings.find<ConnectorResource>({
+      collection: kind.collection,
+      workspaceId,
+      name: spec.name,
+      load: async () => await kind.list(client, workspaceId, ctx.signal),
+      idOf: (r) => r.id,
+      // A create may have landed before the process died: a listing from before it would not show it.
+      fresh: owned?.creating !== undefined,
+      keep: slimConnector
+    })
     if (found !== undefined && found.count > 1) {
       ctx.log.warn(`${found.count} ${kind.kind}s are named "${spec.name}" in workspace ${workspaceId}; using the oldest, ${found.resource.id}`)
     }
+    if (kind === SOURCE) ctx.state.noSourcesBefore = total === 0
     existing = found?.resource
   }
 
+  const configuration = await ctx.secrets.resolve(spec.connectionConfiguration)
+  const sent = await ctx.ledger.fingerprint({ name: spec.name, configuration, definitionId: definition.definitionId })
   if (existing !== undefined) {
     ctx.state[kind.stateKey] = existing.id
     const otherConnector = definition.definitionId !== undefined && existing.definitionId !== undefined && existing.definitionId !== definition.definitionId
@@ -67,20 +117,28 @@ async function ensureConnector (deps: AirbyteHandlerDeps, ctx: Ctx, kind: Connec
         `${kind.kind} "${spec.name}" (${existing.id}) exists with connector definition ${existing.definitionId}, ` +
         `but the descriptor asks for ${definition.definitionId}; Airbyte cannot change a ${kind.kind}'s connector: rename or delete it`)
     }
-    // Stored secrets come back masked, so a stored configuration cannot be compared: always send it again.
-    const configuration = await ctx.secrets.resolve(spec.connectionConfiguration)
+    // Stored secrets come back masked, so what Airbyte holds cannot be compared: what this service sent last can.
+    if (owned?.id === existing.id && owned.sent === sent) {
+      ctx.log.info(`${kind.kind} "${spec.name}" left as it was (${existing.id}): its name and configuration are what this service last sent`)
+      return
+    }
+    await ctx.ledger.write(kind.kind, { id: existing.id })
     await kind.patch(client, existing.id, { name: spec.name, configuration }, ctx.signal)
-    ctx.log.info(`${kind.kind} "${spec.name}" updated (${existing.id}); its configuration is always sent again`)
+    await ctx.ledger.write(kind.kind, { id: existing.id, sent })
+    const why = owned?.id === existing.id && owned.sent !== undefined ? 'its name or configuration changed since this service last sent it' : 'this service has no record of what it holds'
+    ctx.log.info(`${kind.kind} "${spec.name}" updated (${existing.id}): ${why}`)
     return
   }
-  const configuration = await ctx.secrets.resolve(spec.connectionConfiguration)
+  await ctx.ledger.write(kind.kind, { creating: Date.now() })
   const created = await kind.create(client, { name: spec.name, workspaceId, configuration, definitionId: definition.definitionId }, ctx.signal)
+  await ctx.ledger.write(kind.kind, { id: created.id, sent })
+  deps.listings.added(kind.collection, workspaceId, slimConnector(created))
   ctx.state[kind.stateKey] = created.id
   const how = definition.via === 'default' ? `, connector definition ${String(definition.definitionId)} (the deployment default)` : ''
   ctx.log.info(`${kind.kind} "${spec.name}" created (${created.id}${how})`)
 }
 
-async function checkStreams (deps: AirbyteHandlerDeps, ctx: Ctx): Promise<void> {
+async function checkStreams (deps: AirbyteStepDeps, ctx: Ctx): Promise<void> {
   const { source, connection } = specificOf(ctx.component)
   const sourceId = ctx.state.sourceId
   if (sourceId === undefined) throw new Error('the source was not recorded: the ensure-source step must run first')
@@ -94,7 +152,7 @@ async function checkStreams (deps: AirbyteHandlerDeps, ctx: Ctx): Promise<void> 
   ctx.log.info(`${ctx.state.streams.length} stream(s) selected, ${which}: ${listed(ctx.state.streams.map((s) => s.name))}`)
 }
 
-async function ensureConnection (deps: AirbyteHandlerDeps, ctx: Ctx): Promise<void> {
+async function ensureConnection (deps: AirbyteStepDeps, ctx: Ctx): Promise<void> {
   const client = clientFor(deps, ctx.signal)
   const { connection } = specificOf(ctx.component)
   const workspaceId = recordedWorkspace(ctx)
@@ -112,36 +170,63 @@ async function ensureConnection (deps: AirbyteHandlerDeps, ctx: Ctx): Promise<vo
     status: connection.status ?? 'active'
   }
 
-  let existing: ConnectionResponse | undefined
-  if (ctx.state.connectionId !== undefined) existing = await client.getConnection(ctx.state.connectionId, ctx.signal)
-  if (existing?.status === 'deprecated') existing = undefined
-  if (existing === undefined) {
-    const found = await client.findConnectionByName(workspaceId, connection.name, ctx.signal)
+  const owned = (await ctx.ledger.read()).connection
+  const live = (c: ConnectionResponse | undefined): ConnectionResponse | undefined => c?.status === 'deprecated' ? undefined : c
+  let existing = await findById(ctx, 'connection', knownIds(ctx, 'connectionId', owned), async (id) => live(await client.getConnection(id, ctx.signal)))
+  // Airbyte deletes a source's connections with it: in a workspace that had no source, no connection exists.
+  const nothingToFind = ctx.state.noSourcesBefore === true && owned?.creating === undefined
+  if (existing === undefined && !nothingToFind) {
+    const { found } = await deps.listings.find<ConnectionResponse>({
+      collection: 'connections',
+      workspaceId,
+      name: connection.name,
+      load: async () => await client.listConnections(workspaceId, ctx.signal),
+      idOf: (c) => c.connectionId,
+      live: (c) => c.status !== 'deprecated',
+      fresh: owned?.creating !== undefined,
+      keep: slimConnection
+    })
     if (found !== undefined && found.count > 1) {
       ctx.log.warn(`${found.count} connections are named "${connection.name}" in workspace ${workspaceId}; using the oldest, ${found.resource.connectionId}`)
     }
-    existing = found?.resource
+    // The shared listing tells which connection it is; what it holds now is read afresh, to compare.
+    existing = found === undefined ? undefined : live(await client.getConnection(found.resource.connectionId, ctx.signal))
   }
 
   if (existing === undefined) {
+    await ctx.ledger.write('connection', { creating: Date.now() })
     const created = await client.createConnection({ sourceId, destinationId, ...desired }, ctx.signal)
+    await ctx.ledger.write('connection', { id: created.connectionId })
+    deps.listings.added('connections', workspaceId, slimConnection(created))
     ctx.state.connectionId = created.connectionId
     ctx.log.info(`connection "${connection.name}" created (${created.connectionId})`)
     return
   }
   ctx.state.connectionId = existing.connectionId
+  if (owned?.id !== existing.connectionId) await ctx.ledger.write('connection', { id: existing.connectionId })
   if (existing.sourceId !== sourceId || existing.destinationId !== destinationId) {
     throw new PermanentUpstreamError(
       `connection "${connection.name}" (${existing.connectionId}) links source ${existing.sourceId} and destination ${existing.destinationId}, ` +
       `not the ones this component provisions (${sourceId}, ${destinationId}); Airbyte cannot relink a connection: rename or delete it`)
   }
+  // A connection reads back in full (no secret in it), so it is compared with what Airbyte holds now.
   const changed = connectionChanges(existing, desired)
   if (changed.length === 0) {
-    ctx.log.info(`connection "${connection.name}" unchanged (${existing.connectionId})`)
+    ctx.log.info(`connection "${connection.name}" left as it was (${existing.connectionId}): Airbyte holds what the descriptor asks for`)
     return
   }
   await client.patchConnection(existing.connectionId, desired, ctx.signal)
   ctx.log.info(`connection "${connection.name}" updated (${existing.connectionId}): ${changed.join(', ')}`)
+}
+
+/** What a name lookup needs of a listed source or destination: no configuration. */
+function slimConnector (r: ConnectorResource): ConnectorResource {
+  return { id: r.id, name: r.name, definitionId: r.definitionId, workspaceId: r.workspaceId, configuration: {}, createdAt: r.createdAt }
+}
+
+/** What a name lookup needs of a listed connection: the match is read afresh by id. */
+function slimConnection (c: ConnectionResponse): ConnectionResponse {
+  return { connectionId: c.connectionId, name: c.name, sourceId: c.sourceId, destinationId: c.destinationId, workspaceId: c.workspaceId, status: c.status, schedule: c.schedule, createdAt: c.createdAt }
 }
 
 function scheduleBody (schedule: ScheduleSpec | undefined): NonNullable<ConnectionBody['schedule']> {

@@ -6,6 +6,7 @@ import { DescriptorInvalidError } from '../../errors.js'
 import type { AirbyteConfig } from './airbyte-config.js'
 import type { Component } from '../../descriptor/types.js'
 import type { AirbyteClient, JobType, StreamConfiguration } from './airbyte-client.js'
+import type { WorkspaceListings } from './airbyte-listing.js'
 import type { AirbyteSpecific } from './airbyte-schema.js'
 
 /** A sync or clear job this task started or adopted. */
@@ -31,13 +32,20 @@ export interface AirbyteState {
   job?: TrackedJob
   /** Epoch ms since when a job start keeps being refused with no job to adopt. */
   jobStartBlockedSince?: number
+  /** The source lookup listed a workspace with no source at all: no connection can exist there either. */
+  noSourcesBefore?: boolean
 }
 
 export interface AirbyteHandlerDeps {
   config: AirbyteConfig
   /** A client, or a factory called once per step (lets the caller build it lazily, e.g. when Airbyte is unset). */
   client: AirbyteClient | ((signal?: AbortSignal) => AirbyteClient)
+  /** Name lookups shared by this process's tasks. Default: one per handler, AIRBYTE_LISTING_TTL_MS long. */
+  listings?: WorkspaceListings
 }
+
+/** What the steps get: the handler's dependencies with the defaults filled in. */
+export type AirbyteStepDeps = AirbyteHandlerDeps & { listings: WorkspaceListings }
 
 export function clientFor (deps: AirbyteHandlerDeps, signal?: AbortSignal): AirbyteClient {
   return typeof deps.client === 'function' ? deps.client(signal) : deps.client

@@ -1,18 +1,19 @@
 /**
- * The unprovision steps: find what the component made (ids from the deployed descriptor's privateInfo, else
- * names), optionally clear the synced data, then delete connection, destination and source. Something already
- * gone counts as deleted; a source or destination another connection still uses is left in place.
+ * The unprovision steps: find what the component made (ids from the deployed descriptor's privateInfo or this
+ * service's resource ledger, else names), optionally clear the synced data, then delete connection, destination
+ * and source. Something already gone counts as deleted (and leaves the ledger); a source or destination another
+ * connection still uses is left in place.
  */
 import type { Step, StepContext } from '../handler.js'
 import type { AirbyteClient, ConnectionResponse } from './airbyte-client.js'
-import { DESTINATION, SOURCE, type ConnectorKind } from './airbyte-connectors.js'
+import { DESTINATION, SOURCE, type ConnectorKind, type ConnectorResource } from './airbyte-connectors.js'
 import type { AirbyteSpecific } from './airbyte-schema.js'
 import { jobSteps } from './airbyte-job-steps.js'
-import { clientFor, requireWorkspace, type AirbyteHandlerDeps, type AirbyteState } from './airbyte-state.js'
+import { clientFor, requireWorkspace, type AirbyteStepDeps, type AirbyteState } from './airbyte-state.js'
 
 type Ctx = StepContext<AirbyteState>
 
-export function unprovisionSteps (deps: AirbyteHandlerDeps): Array<Step<AirbyteState>> {
+export function unprovisionSteps (deps: AirbyteStepDeps): Array<Step<AirbyteState>> {
   return [
     { name: 'find-resources', run: async (ctx) => { await findResources(deps, ctx) } },
     ...jobSteps(deps, 'clear'),
@@ -27,15 +28,16 @@ function privateId (ctx: Ctx, key: string): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined
 }
 
-async function findResources (deps: AirbyteHandlerDeps, ctx: Ctx): Promise<void> {
+async function findResources (deps: AirbyteStepDeps, ctx: Ctx): Promise<void> {
   const client = clientFor(deps, ctx.signal)
   const specific = ctx.component.specific as Partial<AirbyteSpecific> | undefined
   const workspaceId = privateId(ctx, 'workspaceId') ?? requireWorkspace(specific, deps.config)
   ctx.state.workspaceId = workspaceId
 
   const connectionName = specific?.connection?.name
+  const owned = await ctx.ledger.read()
   let connection: ConnectionResponse | undefined
-  const recorded = privateId(ctx, 'connectionId')
+  const recorded = privateId(ctx, 'connectionId') ?? owned.connection?.id
   if (recorded !== undefined) connection = await client.getConnection(recorded, ctx.signal)
   if (connection?.status === 'deprecated') connection = undefined
   if (connection === undefined && connectionName !== undefined) {
@@ -48,7 +50,7 @@ async function findResources (deps: AirbyteHandlerDeps, ctx: Ctx): Promise<void>
 
   for (const kind of [SOURCE, DESTINATION]) {
     const name = specific?.[kind.kind]?.name
-    const id = privateId(ctx, kind.stateKey) ?? connection?.[kind.stateKey]
+    const id = privateId(ctx, kind.stateKey) ?? owned[kind.kind]?.id ?? connection?.[kind.stateKey]
     let found = id === undefined ? undefined : await kind.get(client, id, ctx.signal)
     if (found === undefined && name !== undefined) found = (await kind.findByName(client, workspaceId, name, ctx.signal))?.resource
     ctx.state[kind.stateKey] = found?.id
@@ -58,14 +60,16 @@ async function findResources (deps: AirbyteHandlerDeps, ctx: Ctx): Promise<void>
   }
 }
 
-async function deleteConnection (deps: AirbyteHandlerDeps, ctx: Ctx): Promise<void> {
+async function deleteConnection (deps: AirbyteStepDeps, ctx: Ctx): Promise<void> {
   const id = ctx.state.connectionId
   if (id === undefined) return
   const outcome = await clientFor(deps, ctx.signal).deleteConnection(id, ctx.signal)
+  await ctx.ledger.forget('connection')
+  if (ctx.state.workspaceId !== undefined) deps.listings.removed<ConnectionResponse>('connections', ctx.state.workspaceId, (c) => c.connectionId, id)
   ctx.log.info(outcome === 'deleted' ? `connection ${id} deleted` : `connection ${id} was already gone`)
 }
 
-async function deleteConnector (deps: AirbyteHandlerDeps, ctx: Ctx, kind: ConnectorKind): Promise<void> {
+async function deleteConnector (deps: AirbyteStepDeps, ctx: Ctx, kind: ConnectorKind): Promise<void> {
   const id = ctx.state[kind.stateKey]
   if (id === undefined || ctx.state.workspaceId === undefined) return
   const client = clientFor(deps, ctx.signal)
@@ -76,6 +80,8 @@ async function deleteConnector (deps: AirbyteHandlerDeps, ctx: Ctx, kind: Connec
     return
   }
   const outcome = await kind.remove(client, id, ctx.signal)
+  await ctx.ledger.forget(kind.kind)
+  deps.listings.removed<ConnectorResource>(kind.collection, ctx.state.workspaceId, (r) => r.id, id)
   ctx.log.info(outcome === 'deleted' ? `${kind.kind} ${id} deleted` : `${kind.kind} ${id} was already gone`)
 }
 

@@ -18,6 +18,7 @@ function configFor (sim: AirbyteSimulator, extra: Partial<AirbyteConfig> = {}): 
     syncPollMinMs: 20,
     syncPollMaxMs: 100,
     syncTimeoutMs: 10_000,
+    listingTtlMs: 10_000,
     ...extra
   }
 }

@@ -1,0 +1,89 @@
+/**
+ * Name lookups without listing the workspace once per component. Airbyte finds resources by name only by
+ * paging through the whole workspace, so the tasks of this process share one listing per (workspace,
+ * collection): loaded once (concurrent lookups wait for the same load), served for a short time, and kept
+ * current by this service's own creates and deletes. A lookup that must not trust a cached answer (a create
+ * may have landed before a crash) asks for a fresh one. Owns no policy: the steps decide what to do with a match.
+ */
+import type { FoundByName } from './airbyte-client.js'
+
+export interface Listed { name: string, workspaceId?: string, createdAt?: number | string }
+
+export type Collection = 'sources' | 'destinations' | 'connections'
+
+interface Entry { loadedAt: number, items: Promise<Listed[]> }
+
+export interface NameLookup<T extends Listed> {
+  collection: Collection
+  workspaceId: string
+  name: string
+  /** Pages through the collection in the workspace. */
+  load: () => Promise<T[]>
+  /** The resource's id, to apply this service's own deletes. */
+  idOf: (item: T) => string
+  /** Whether a resource may be adopted (a deleted connection lingers as `deprecated`). Default all. */
+  live?: (item: T) => boolean
+  /** Ignore a cached listing and load it again. */
+  fresh?: boolean
+  /** What of each resource the listing keeps (a listing of a large workspace is held for a while). Default all. */
+  keep?: (item: T) => T
+}
+
+export interface LookupResult<T> {
+  found: FoundByName<T> | undefined
+  /** How many resources the collection holds in the workspace (an empty workspace has no connections either). */
+  total: number
+}
+
+export class WorkspaceListings {
+  private readonly entries = new Map<string, Entry>()
+
+  constructor (private readonly ttlMs: number, private readonly now: () => number = Date.now) {}
+
+  async find<T extends Listed> (lookup: NameLookup<T>): Promise<LookupResult<T>> {
+    const key = `${lookup.collection} ${lookup.workspaceId}`
+    this.dropExpired()
+    let entry = this.entries.get(key)
+    if (entry === undefined || lookup.fresh === true || this.now() - entry.loadedAt >= this.ttlMs) {
+      const keep = lookup.keep
+      const items = (keep === undefined ? lookup.load() : lookup.load().then((all) => all.map(keep))) as Promise<Listed[]>
+      entry = { loadedAt: this.now(), items }
+      this.entries.set(key, entry)
+      // A failed load must not be served to the next lookup.
+      const loaded = entry
+      items.catch(() => { if (this.entries.get(key) === loaded) this.entries.delete(key) })
+    }
+    const all = await entry.items as T[]
+    const live = lookup.live ?? (() => true)
+    const matches = all.filter((r) => r.name === lookup.name && live(r))
+    const oldest = matches.reduce<T | undefined>((best, r) => (best === undefined || createdAt(r) < createdAt(best) ? r : best), undefined)
+    return { found: oldest === undefined ? undefined : { resource: oldest, count: matches.length }, total: all.length }
+  }
+
+  /** This service created `item` (as `keep` would keep it): a cached listing of its workspace now holds it. */
+  added (collection: Collection, workspaceId: string, item: Listed): void {
+    const entry = this.entries.get(`${collection} ${workspaceId}`)
+    if (entry !== undefined) entry.items = entry.items.then((items) => { items.push(item); return items })
+  }
+
+  /** Listings past their time are released, not kept until the next lookup of the same workspace. */
+  private dropExpired (): void {
+    const now = this.now()
+    for (const [key, entry] of this.entries) if (now - entry.loadedAt >= this.ttlMs) this.entries.delete(key)
+  }
+
+  /** This service deleted the resource with this id (or found it gone). */
+  removed<T extends Listed> (collection: Collection, workspaceId: string, idOf: (item: T) => string, id: string): void {
+    const entry = this.entries.get(`${collection} ${workspaceId}`)
+    if (entry !== undefined) entry.items = entry.items.then((items) => (items as T[]).filter((r) => idOf(r) !== id))
+  }
+}
+
+export function createdAt (r: { createdAt?: number | string }): number {
+  if (typeof r.createdAt === 'number') return r.createdAt
+  if (typeof r.createdAt === 'string') {
+    const n = /^\d+$/.test(r.createdAt) ? Number(r.createdAt) : Date.parse(r.createdAt)
+    if (!Number.isNaN(n)) return n
+  }
+  return Number.POSITIVE_INFINITY
+}
