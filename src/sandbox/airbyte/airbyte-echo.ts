@@ -1,15 +1,15 @@
 /**
- * Airbyte's side of the shared `echoNext` fault (../shared/echo-shapes.ts): the values quoted are every string
+ * Airbyte's side of the shared `echoNext` fault (../simulator-kit/echo-shapes.ts): the values quoted are every string
  * of the request body and query, and of the stored configuration of the source or destination the request
  * names (unmasked, as a connector's own error would), sent in Airbyte's problem body.
  */
 import type { ServerResponse } from 'node:http'
-import { collectStrings, echoMessage } from '../shared/echo-shapes.js'
-import type { EchoFault } from '../shared/fault-injection.js'
+import { collectStrings, echoMessage } from '../simulator-kit/echo-shapes.js'
+import type { EchoFault } from '../simulator-kit/fault-injection.js'
 import type { SimulatorStore } from './airbyte-state.js'
 
-export { ECHO_SHAPES, type EchoShape } from '../shared/echo-shapes.js'
-export type { EchoFault } from '../shared/fault-injection.js'
+export { ECHO_SHAPES, type EchoShape } from '../simulator-kit/echo-shapes.js'
+export type { EchoFault } from '../simulator-kit/fault-injection.js'
 
 /** Every string the request carries or names, longest first. */
 export function echoedValues (body: unknown, query: URLSearchParams, store: SimulatorStore, path: string, authorization?: string): string[] {

@@ -1,13 +1,13 @@
 /**
  * An in-memory, contract-faithful simulator of Airbyte's public API (`/api/public/v1`), quirks included, for
  * tests and the sandbox mode. This module owns the request pipeline: the shared request log and fault injection
- * (../shared), base path, authentication, routing and Airbyte's error replies. Resource behaviour lives in the
+ * (../simulator-kit), base path, authentication, routing and Airbyte's error replies. Resource behaviour lives in the
  * `airbyte-*-routes` modules; nothing here is used by the production code path.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import { clearFaults, injectFault, takeMatching, type FaultSettings as SharedFaultSettings } from '../shared/fault-injection.js'
-import { RequestLog, type SimulatorRequestRecord } from '../shared/request-log.js'
-import { listenSimulator } from '../shared/simulator-server.js'
+import { clearFaults, injectFault, takeMatching, type FaultSettings as SharedFaultSettings } from '../simulator-kit/fault-injection.js'
+import { RequestLog, type SimulatorRequestRecord } from '../simulator-kit/request-log.js'
+import { listenSimulator } from '../simulator-kit/simulator-server.js'
 import { actorRouteTable } from './airbyte-actor-routes.js'
 import { TokenIssuer, tokenRoute } from './airbyte-auth.js'
 import { connectionRouteTable } from './airbyte-connection-routes.js'
@@ -27,8 +27,8 @@ export type {
 } from './airbyte-state.js'
 export { DESTINATION_DEFINITIONS, MASKED_SECRET, SOURCE_DEFINITIONS } from './airbyte-connectors.js'
 export { ECHO_SHAPES, type EchoFault, type EchoShape } from './airbyte-echo.js'
-export type { FaultStatus } from '../shared/fault-injection.js'
-export type { SimulatorRequestRecord } from '../shared/request-log.js'
+export type { FaultStatus } from '../simulator-kit/fault-injection.js'
+export type { SimulatorRequestRecord } from '../simulator-kit/request-log.js'
 
 export interface AirbyteSimulatorOptions {
   /** Listen port. Default 0 (a free port). */

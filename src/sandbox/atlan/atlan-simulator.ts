@@ -8,7 +8,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
-import { clearFaults, takeFault, type FaultSettings } from '../shared/fault-injection.js'
+import { clearFaults, takeFault, type FaultSettings } from '../simulator-kit/fault-injection.js'
 import { atlasError, badRequest, gatewayError, SimulatorError } from './atlan-simulator-errors.js'
 import { entityRoutes } from './atlan-simulator-entities.js'
 import { matchRoute, type AtlanRoute } from './atlan-simulator-routes.js'
@@ -54,7 +54,7 @@ export interface AtlanSimulatorOptions {
 
 export type AtlanSimulatorSettings = Required<Omit<AtlanSimulatorOptions, 'users' | 'groups' | 'indexLagMs'>>
 
-/** The shared faults (latency, failNext, errorRate; sandbox/shared/fault-injection) and Atlan's own. */
+/** The shared faults (latency, failNext, errorRate; sandbox/simulator-kit/fault-injection) and Atlan's own. */
 export interface AtlanFaults extends Pick<FaultSettings, 'latencyMs' | 'failNext' | 'errorRate'> {
   /** Runs started while set end in this phase instead of Succeeded. */
   workflowEnding?: 'Failed' | 'Error'

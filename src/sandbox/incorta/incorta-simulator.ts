@@ -2,14 +2,14 @@
  * An in-memory, contract-faithful simulator of Incorta's Public API v2 (`/incorta/api/v2/{tenant}`, tenant
  * case-sensitive) with the sandbox's OpenID Connect server beside it (`/realms/{realm}/protocol/openid-connect/
  * token`). It owns the HTTP server and the request pipeline: the shared request log and fault injection
- * (../shared), the Bearer check (incorta-simulator-auth), tenant lookup, routing and error replies. Loads live in
+ * (../simulator-kit), the Bearer check (incorta-simulator-auth), tenant lookup, routing and error replies. Loads live in
  * incorta-simulator-loads, bodies in incorta-simulator-bodies. Nothing here is used by the production code path.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import { collectStrings, echoMessage } from '../shared/echo-shapes.js'
-import { clearFaults, injectFault, takeMatching, type FaultSettings } from '../shared/fault-injection.js'
-import { RequestLog, type SimulatorRequestRecord } from '../shared/request-log.js'
-import { listenSimulator } from '../shared/simulator-server.js'
+import { collectStrings, echoMessage } from '../simulator-kit/echo-shapes.js'
+import { clearFaults, injectFault, takeMatching, type FaultSettings } from '../simulator-kit/fault-injection.js'
+import { RequestLog, type SimulatorRequestRecord } from '../simulator-kit/request-log.js'
+import { listenSimulator } from '../simulator-kit/simulator-server.js'
 import { errorBody, INC, type BodyStyle } from './incorta-simulator-bodies.js'
 import { IncortaModel, type ClockSettings, type FailedState } from './incorta-simulator-loads.js'
 import { OidcError, OidcServer, type OidcSettings } from './incorta-simulator-oidc.js'
