@@ -91,12 +91,12 @@ t.test('the form body is accepted too', async (t) => {
 })
 
 t.test('a 401 from the API re-mints once and retries (token expired early)', async (t) => {
-  const sim = await simulator(t, { tokenTtlSeconds: 1 })
+  const sim = await simulator(t)
   const clock = 0 // the provider's clock stands still, so it believes its token is fresh
   const creds = provider(sim, { now: () => clock })
   const http = createUpstreamHttp({ baseUrl: sim.url, target: 'Airbyte', credentials: creds, timeoutMs: 5000, retries: 0, retryBaseMs: 1 })
   await http.request({ method: 'GET', path: `/workspaces/${sim.workspaceId}` })
-  await new Promise((resolve) => setTimeout(resolve, 1100))
+  sim.expireTokens()
   const res = await http.request<{ workspaceId: string }>({ method: 'GET', path: `/workspaces/${sim.workspaceId}` })
   t.equal(res.body.workspaceId, sim.workspaceId)
   t.equal(sim.state.tokensIssued, 2)

@@ -53,6 +53,11 @@ export class TokenIssuer {
     throw invalidApiKey('The access token is invalid or has expired.')
   }
 
+  /** Every token minted so far stops working now, as when Airbyte revokes tokens before their `expires_in`. */
+  expireAll (): void {
+    this.#minted.clear()
+  }
+
   #bearerIsValid (token: string): boolean {
     if (this.#settings.bearerTokens.some((known) => sameSecret(token, known))) return true
     const expiresAt = this.#minted.get(token)

@@ -82,6 +82,8 @@ export interface AirbyteSimulator {
   /** Authorization headers an `echoNext` fault quoted back (to check they were scrubbed). */
   echoedAuthorizations: string[]
   resetFaults: () => void
+  /** Every minted access token stops working at once (tests of an early expiry need no waiting). */
+  expireTokens: () => void
   close: () => Promise<void>
 }
 
@@ -177,6 +179,7 @@ export async function startAirbyteSimulator (opts: AirbyteSimulatorOptions = {})
     requests: log.requests,
     echoedAuthorizations,
     resetFaults: () => { clearFaults(faults) },
+    expireTokens: () => { issuer.expireAll() },
     close: listening.close
   }
 }
