@@ -4,22 +4,12 @@
  * redis-server (nothing else writes to it) through INFO's total_net_input_bytes, with the real engine and worker.
  */
 import t from 'tap'
-import { pino } from 'pino'
-import { Queue } from 'bullmq'
-import { Redis } from 'ioredis'
 import type { Component } from '../../src/descriptor/types.js'
 import type { Handler, Step } from '../../src/provisioner/handler.js'
-import { HandlerRegistry } from '../../src/provisioner/handler-registry.js'
-import { createSecretStore } from '../../src/secrets/secret-store.js'
-import { ComponentLock } from '../../src/queue/component-lock.js'
 import { newCheckpoint } from '../../src/queue/step-checkpoint.js'
-import { RedisKeys } from '../../src/queue/redis-keys.js'
-import { TaskEngine } from '../../src/queue/task-engine.js'
-import { TaskStore } from '../../src/queue/task-store.js'
-import { TaskSubmitter } from '../../src/queue/task-submitter.js'
-import { startTaskWorker } from '../../src/queue/task-worker.js'
-import { TASK_QUEUE_NAME, type ComponentTaskData } from '../../src/queue/task-types.js'
-import { startPrivateRedis, uniquePrefix } from '../helpers/redis-server.js'
+import type { ComponentTaskData } from '../../src/queue/task-types.js'
+import { startPrivateRedis } from '../helpers/redis-server.js'
+import { startEngineStack } from '../helpers/engine-stack.js'
 import { eventually } from '../helpers/service-process.js'
 
 const STEPS = ['find', 'create', 'check', 'link', 'start', 'wait']
@@ -53,31 +43,10 @@ function components (count: number): Component[] {
 }
 
 t.test('Redis bytes a task writes grow linearly with its components (300 vs 100: near 3, not near 9)', async (t) => {
-  const redisServer = await startPrivateRedis()
-  const prefix = uniquePrefix('checkpoint-bytes')
-  const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null })
-  const keys = new RedisKeys(prefix)
-  const queue = new Queue(TASK_QUEUE_NAME, { connection: redis, prefix: keys.bullPrefix })
-  const logger = pino({ level: 'silent' })
-  const store = new TaskStore(redis, keys, 600)
-  const engine = new TaskEngine({
-    store,
-    lock: new ComponentLock(redis, keys, queue, store),
-    registry: new HandlerRegistry([handler as unknown as Handler]),
-    secrets: createSecretStore({ env: {} }),
-    logger,
-    options: { stepRetries: 0, stepRetryBaseMs: 10, stepRetryMaxMs: 10, componentLockPollMs: 50 }
+  // A server of its own: its input-byte counter must count this task's writes only.
+  const { redis, store, submitter } = await startEngineStack(t, 'checkpoint-bytes', handler as unknown as Handler, {
+    redisServer: await startPrivateRedis(), concurrency: 1, lockDurationMs: 30_000
   })
-  const worker = startTaskWorker(engine, store, {
-    redis: { mode: 'standalone', url: redisServer.url }, prefix, concurrency: 1, lockDurationMs: 30_000, stalledIntervalMs: 30_000, shutdownGraceMs: 1000
-  }, logger)
-  t.teardown(async () => {
-    await worker.close()
-    await queue.close()
-    redis.disconnect()
-    await redisServer.stop()
-  })
-  const submitter = new TaskSubmitter(redis, queue, keys, 600)
   const written = async (): Promise<number> => Number(/total_net_input_bytes:(\d+)/.exec(await redis.info('stats'))?.[1])
 
   const bytesFor = async (count: number): Promise<number> => {

@@ -1,20 +1,10 @@
 import t from 'tap'
-import { pino } from 'pino'
-import { Queue } from 'bullmq'
-import { Redis } from 'ioredis'
 import type { Component } from '../../src/descriptor/types.js'
 import type { ComponentOperation, Handler, Step } from '../../src/provisioner/handler.js'
-import { HandlerRegistry } from '../../src/provisioner/handler-registry.js'
-import { createSecretStore } from '../../src/secrets/secret-store.js'
-import { ComponentLock } from '../../src/queue/component-lock.js'
-import { RedisKeys } from '../../src/queue/redis-keys.js'
-import { TaskEngine } from '../../src/queue/task-engine.js'
-import { TaskStore } from '../../src/queue/task-store.js'
-import { TaskSubmitter } from '../../src/queue/task-submitter.js'
-import { startTaskWorker } from '../../src/queue/task-worker.js'
-import { TASK_QUEUE_NAME, type ComponentCheckpoint, type ComponentTaskData } from '../../src/queue/task-types.js'
+import type { TaskStore } from '../../src/queue/task-store.js'
+import type { ComponentCheckpoint, ComponentTaskData } from '../../src/queue/task-types.js'
 import { runSteps, type KitOptions } from '../helpers/handler-kit.js'
-import { deleteKeys, testRedis, uniquePrefix } from '../helpers/redis-server.js'
+import { startEngineStack } from '../helpers/engine-stack.js'
 import { eventually } from '../helpers/service-process.js'
 
 interface FakeState { ran?: string[], count?: number, total?: number }
@@ -171,13 +161,6 @@ t.test('a handler naming a step twice is refused', async (t) => {
 })
 
 t.test('the real engine resumes legacy and renamed checkpoints and fails unknown state versions, over BullMQ', async (t) => {
-  const redisServer = await testRedis()
-  const prefix = uniquePrefix('checkpoint-resume')
-  const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null })
-  const keys = new RedisKeys(prefix)
-  const queue = new Queue(TASK_QUEUE_NAME, { connection: redis, prefix: keys.bullPrefix })
-  const logger = pino({ level: 'silent' })
-  const store = new TaskStore(redis, keys, 600)
   const journal: string[] = []
   const handler = fakeHandler(['a', 'x', 'c', 'd'], {
     stateVersion: 2,
@@ -185,25 +168,7 @@ t.test('the real engine resumes legacy and renamed checkpoints and fails unknown
     legacyStepNames: { provision: PREVIOUS },
     journal
   })
-  const engine = new TaskEngine({
-    store,
-    lock: new ComponentLock(redis, keys, queue, store),
-    registry: new HandlerRegistry([handler as unknown as Handler]),
-    secrets: createSecretStore({ env: {} }),
-    logger,
-    options: { stepRetries: 0, stepRetryBaseMs: 10, stepRetryMaxMs: 10, componentLockPollMs: 50 }
-  })
-  const worker = startTaskWorker(engine, store, {
-    redis: { mode: 'standalone', url: redisServer.url }, prefix, concurrency: 2, lockDurationMs: 5000, stalledIntervalMs: 5000, shutdownGraceMs: 1000
-  }, logger)
-  t.teardown(async () => {
-    await worker.close()
-    await queue.close()
-    await deleteKeys(redisServer.url, prefix)
-    redis.disconnect()
-    await redisServer.stop()
-  })
-  const submitter = new TaskSubmitter(redis, queue, keys, 600)
+  const { store, submitter } = await startEngineStack(t, 'checkpoint-resume', handler as unknown as Handler)
   const submit = async (name: string, cp: ComponentCheckpoint): Promise<string> => {
     const comp: Component = { id: `urn:dmb:cmp:kit:kit:0:${name}`, name, kind: 'workload' }
     const data: ComponentTaskData = {

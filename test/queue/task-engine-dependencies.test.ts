@@ -1,19 +1,8 @@
 import t from 'tap'
-import { pino } from 'pino'
-import { Queue } from 'bullmq'
-import { Redis } from 'ioredis'
 import type { Component } from '../../src/descriptor/types.js'
 import type { ComponentInfo, Handler } from '../../src/provisioner/handler.js'
-import { HandlerRegistry } from '../../src/provisioner/handler-registry.js'
-import { createSecretStore } from '../../src/secrets/secret-store.js'
-import { ComponentLock } from '../../src/queue/component-lock.js'
-import { RedisKeys } from '../../src/queue/redis-keys.js'
-import { TaskEngine } from '../../src/queue/task-engine.js'
-import { TaskStore } from '../../src/queue/task-store.js'
-import { TaskSubmitter } from '../../src/queue/task-submitter.js'
-import { startTaskWorker } from '../../src/queue/task-worker.js'
-import { TASK_QUEUE_NAME, type ComponentTaskData } from '../../src/queue/task-types.js'
-import { deleteKeys, testRedis, uniquePrefix } from '../helpers/redis-server.js'
+import type { ComponentTaskData } from '../../src/queue/task-types.js'
+import { startEngineStack } from '../helpers/engine-stack.js'
 import { eventually } from '../helpers/service-process.js'
 
 /** A handler that reports its component's name as info and records the dependencies each step was given. */
@@ -35,32 +24,8 @@ function recordingHandler (seen: Map<string, Record<string, ComponentInfo>>): Ha
 }
 
 t.test('a step sees the info of the components it depends on, produced earlier in the same task', async (t) => {
-  const redisServer = await testRedis()
-  const prefix = uniquePrefix('engine-dependencies')
-  const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null })
-  const keys = new RedisKeys(prefix)
-  const queue = new Queue(TASK_QUEUE_NAME, { connection: redis, prefix: keys.bullPrefix })
-  const logger = pino({ level: 'silent' })
-  const store = new TaskStore(redis, keys, 600)
   const seen = new Map<string, Record<string, ComponentInfo>>()
-  const engine = new TaskEngine({
-    store,
-    lock: new ComponentLock(redis, keys, queue, store),
-    registry: new HandlerRegistry([recordingHandler(seen)]),
-    secrets: createSecretStore({ env: {} }),
-    logger,
-    options: { stepRetries: 0, stepRetryBaseMs: 10, stepRetryMaxMs: 10, componentLockPollMs: 50 }
-  })
-  const worker = startTaskWorker(engine, store, {
-    redis: { mode: 'standalone', url: redisServer.url }, prefix, concurrency: 2, lockDurationMs: 5000, stalledIntervalMs: 5000, shutdownGraceMs: 1000
-  }, logger)
-  t.teardown(async () => {
-    await worker.close()
-    await queue.close()
-    await deleteKeys(redisServer.url, prefix)
-    redis.disconnect()
-    await redisServer.stop()
-  })
+  const { store, submitter } = await startEngineStack(t, 'engine-dependencies', recordingHandler(seen))
   const id = (name: string): string => `urn:dmb:cmp:kit:kit:0:${name}`
   const comp = (name: string, dependsOn: string[] = []): Component =>
     ({ id: id(name), name, kind: 'workload', useCaseTemplateId: 'urn:dmb:utm:fake-standard:0.0.0', dependsOn: dependsOn.map(id) })
@@ -76,7 +41,6 @@ t.test('a step sees the info of the components it depends on, produced earlier i
     pathPrefix: '',
     checkpoint: Object.fromEntries(components.map((c) => [c.id, { handlerId: 'fake', status: 'pending' as const, state: {}, retries: 0 }]))
   }
-  const submitter = new TaskSubmitter(redis, queue, keys, 600)
   const { token } = await submitter.submit({ data, componentIds: components.map((c) => c.id), initialLogs: [] })
   await eventually('task finished', async () => (await store.get(token))?.status !== 'RUNNING')
   t.equal((await store.get(token))?.status, 'COMPLETED')
