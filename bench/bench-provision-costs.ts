@@ -34,7 +34,8 @@ export function airbyteComponent (dp: string, c: number): Record<string, unknown
   }
 }
 
-function dataProduct (dp: string, count: number): Record<string, unknown> {
+/** A data product `dp` of the finance domain with `count` Airbyte components (about 1.3 KB each). */
+export function benchDataProduct (dp: string, count: number): { id: string, components: Array<Record<string, unknown>> } & Record<string, unknown> {
   return {
     id: `urn:dmb:dp:finance:${dp}:0`,
     name: dp,
@@ -64,7 +65,7 @@ async function provision (url: string, body: Record<string, unknown>): Promise<v
 }
 
 function componentRequest (dp: string, c: number): Record<string, unknown> {
-  const product = dataProduct(dp, 0)
+  const product = benchDataProduct(dp, 0)
   const component = airbyteComponent(dp, c)
   return { descriptorKind: 'COMPONENT_DESCRIPTOR', descriptor: stringify({ dataProduct: { ...product, components: [component] }, componentIdToProvision: component.id }) }
 }
@@ -143,7 +144,7 @@ export async function redisBytesPerDataProduct (spawnService: SpawnService, base
     for (const count of counts) {
       const dp = `bytes${count}`
       const before = await inputBytes()
-      await provision(service.url, { descriptorKind: 'DATAPRODUCT_DESCRIPTOR', descriptor: stringify(dataProduct(dp, count)) })
+      await provision(service.url, { descriptorKind: 'DATAPRODUCT_DESCRIPTOR', descriptor: stringify(benchDataProduct(dp, count)) })
       const bytes = await inputBytes() - before
       figures.push(bytes)
       console.log(`${String(count).padStart(4)} components: ${(bytes / 1e6).toFixed(1)} MB written to Redis (${Math.round(bytes / count)} bytes per component)`)

@@ -15,7 +15,7 @@ import { parse, stringify } from 'yaml'
 import { findOrStartRedis } from '../src/sandbox/local-redis.js'
 import { deleteKeys } from '../test/helpers/redis-server.js'
 import { endToEnd } from './bench-end-to-end.js'
-import { callsPerProvision, redisBytesPerDataProduct } from './bench-provision-costs.js'
+import { benchDataProduct, callsPerProvision, redisBytesPerDataProduct } from './bench-provision-costs.js'
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url))
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32)
@@ -46,37 +46,8 @@ function spawnListening (args: string[], env: Record<string, string>): Promise<{
 
 /** A COMPONENT_DESCRIPTOR of about 4 KB with three Airbyte components; `i` makes each request distinct. */
 function descriptor (i: number, componentCount = 3): string {
-  const components = Array.from({ length: componentCount }, (_, c) => ({
-    id: `urn:dmb:cmp:finance:bench${i}:0:ingest-${c}`,
-    name: `Bench ingestion ${c} of data product ${i}`,
-    kind: 'workload',
-    version: '0.0.1',
-    infrastructureTemplateId: 'urn:dmb:itm:provisioner:0',
-    useCaseTemplateId: 'urn:dmb:utm:airbyte-standard:0.0.0',
-    dependsOn: [],
-    specific: {
-      source: { name: `bench-${i}-${c}-source`, connectionConfiguration: { sourceType: 'postgres', host: 'db.internal', port: 5432, database: 'orders', username: 'reader', password: '${secret:orders-db-password}' } },
-      destination: { name: `bench-${i}-${c}-destination`, connectionConfiguration: { destinationType: 'snowflake', host: 'acme.snowflakecomputing.com', database: 'CASHFLOW', schema: 'ORDERS', username: 'loader', password: '${secret:snowflake-password}' } },
-      connection: { name: `bench-${i}-${c}-connection`, schedule: { scheduleType: 'cron', cronExpression: '0 0 2 * * ?' }, namespaceDefinition: 'custom_format', namespaceFormat: 'cashflow_0', streams: [{ name: 'orders', syncMode: 'incremental_deduped_history', cursorField: ['updated_at'], primaryKey: [['id']] }, { name: 'users', syncMode: 'full_refresh_overwrite' }] }
-    }
-  }))
-  return stringify({
-    dataProduct: {
-      id: `urn:dmb:dp:finance:bench${i}:0`,
-      name: `Bench ${i}`,
-      description: 'A data product for the benchmark',
-      kind: 'dataproduct',
-      domain: 'finance',
-      version: '0.2.0',
-      environment: 'development',
-      dataProductOwner: 'user:jane.doe_company.com',
-      devGroup: 'group:datameshplatform',
-      tags: [],
-      specific: {},
-      components
-    },
-    componentIdToProvision: components[0]?.id
-  })
+  const dataProduct = benchDataProduct(`bench${i}`, componentCount)
+  return stringify({ dataProduct, componentIdToProvision: dataProduct.components[0]?.id })
 }
 
 async function cannon (title: string, opts: autocannon.Options): Promise<autocannon.Result> {
