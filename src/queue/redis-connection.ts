@@ -14,7 +14,10 @@ export type RedisClient = Redis | Cluster
  *   holding requests; auto-pipelining batches concurrent requests' commands into one write per tick (measured
  *   +60% status and +25% enqueue throughput, npm run bench).
  * - `worker`: the workers' store, queue and BullMQ worker. Commands wait out an outage or a failover (BullMQ
- *   requires `maxRetriesPerRequest: null`; a step's checkpoint must not be dropped either).
+ *   requires `maxRetriesPerRequest: null`; a step's checkpoint must not be dropped either). Auto-pipelined too:
+ *   32 concurrent tasks' checkpoints, ledger writes, leases and BullMQ moves go out as one write per tick
+ *   instead of one write(2) each (measured +10 % end-to-end throughput, npm run bench). BullMQ's blocking
+ *   connection sends nothing but its blocking pop, so no command waits behind one.
  */
 export type RedisUse = 'api' | 'worker'
 
@@ -30,9 +33,8 @@ function reconnectOnReadonly (err: Error): 2 | false {
 }
 
 function useOptions (use: RedisUse): Pick<RedisOptions, 'enableOfflineQueue' | 'maxRetriesPerRequest' | 'enableAutoPipelining'> {
-  return use === 'api'
-    ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true }
-    : { maxRetriesPerRequest: null }
+  if (use === 'api') return { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true }
+  return { maxRetriesPerRequest: null, enableAutoPipelining: true }
 }
 
 /**
