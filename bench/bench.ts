@@ -136,7 +136,7 @@ try {
     console.log(`service CPU ${r.cpuMsPerComponent.toFixed(1)} ms per component (user + system), i.e. at most ${(1000 / r.cpuMsPerComponent).toFixed(0)} components/s per core it has to itself`)
   }
   if (PARTS.has('latency')) {
-    const count = 200
+    const count = Number(process.env.BENCH_LATENCY_COMPONENTS ?? 200)
     console.log(`\n-- end to end: ${count} component provisions, 50 ms per simulator call, worker concurrency 32 --`)
     const r = await endToEnd(service, e2eEnv, { title: '50 ms', components: count, latencyMs: 50, descriptor: oneComponent, offset: 100_000 })
     // With 32 in flight, each slot spends (wall x 32 / components) on one component.

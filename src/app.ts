@@ -21,7 +21,7 @@ import validateRoutes from './routes/validate-routes.js'
 import statusRoutes from './routes/status-routes.js'
 import reverseProvisioningRoutes from './routes/reverse-provisioning-routes.js'
 import healthRoutes from './routes/health-routes.js'
-import { loggerOptions } from './logger.js'
+import { createLogger } from './logger.js'
 import { createCallerAuthenticator } from './auth/caller-authenticator.js'
 import loadShedding from './plugins/load-shedding.js'
 import securityHeaders from './plugins/security-headers.js'
@@ -60,7 +60,7 @@ function checkingInterval (config: Config): number {
 export async function buildApp (deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps
   const app = Fastify({
-    ...(deps.loggerInstance !== undefined ? { loggerInstance: deps.loggerInstance } : { logger: deps.logger ?? loggerOptions(config.logLevel) }),
+    ...(deps.logger !== undefined ? { logger: deps.logger } : { loggerInstance: deps.loggerInstance ?? createLogger(config.logLevel) }),
     // JSON escaping can double a descriptor's size, and the descriptor may come twice (latestEnrichedDescriptor).
     bodyLimit: config.maxDescriptorBytes * 4 + 64 * 1024,
     genReqId: (req) => {

@@ -41,3 +41,24 @@ t.test('known secret values are scrubbed from messages, bindings and error stack
   t.doesNotThrow(() => JSON.parse(line), 'the line is still JSON')
   t.match(line, /\[redacted\]/)
 })
+
+t.test('credential fields inside arrays, errors and child bindings are blanked; the logged object is not changed', async (t) => {
+  const { lines, logger } = capture()
+  const fields = { items: [{ token: 'arr-token-1' }], err: Object.assign(new Error('upstream said no'), { config: { password: 'err-pass-2' } }) }
+  logger.child({ client: { clientSecret: 'bound-secret-3' } }).error(fields, 'failed')
+  const line = lines.join('')
+  for (const value of ['arr-token-1', 'err-pass-2', 'bound-secret-3']) t.notOk(line.includes(value), value)
+  const parsed = JSON.parse(line)
+  t.match(parsed, { items: [{ token: '[redacted]' }], err: { message: 'upstream said no', config: { password: '[redacted]' } }, client: { clientSecret: '[redacted]' } })
+  t.match(parsed.err.stack, /upstream said no/, 'the error keeps its serialized form')
+  t.equal(fields.items[0]?.token, 'arr-token-1', 'the caller\'s object is left as it was')
+  t.equal((fields.err as Error & { config: { password: string } }).config.password, 'err-pass-2')
+})
+
+t.test('a field three levels down is beyond the blanking depth, as with the former redact paths', async (t) => {
+  const { lines, logger } = capture()
+  logger.info({ a: { b: { c: { password: 'deep-value-4' } } }, b: { c: { password: 'level-3-value' } } }, 'deep')
+  const parsed = JSON.parse(lines.join(''))
+  t.equal(parsed.b.c.password, '[redacted]')
+  t.equal(parsed.a.b.c.password, 'deep-value-4', 'the value scrubber, not the field walk, covers known secret values this deep')
+})
