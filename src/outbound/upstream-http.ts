@@ -9,6 +9,7 @@ import { MIN_SECRET_LENGTH, SecretScrubber } from '../secrets/secret-scrubber.js
 import { inSpan, injectTraceContext, SpanKind } from '../observability/tracing.js'
 import { operationOf, targetLabel, upstreamCallMetrics } from '../observability/upstream-telemetry.js'
 import type { CredentialProvider } from './credential-provider.js'
+import { fetchTransport, undiciTransport, type AnswerHeaders } from './http-transport.js'
 
 /** Runs one attempt under a shared limit (the lead plugs in a Redis-backed one). */
 export interface ConcurrencyLimiter {
@@ -96,6 +97,7 @@ export interface UpstreamHttpOptions {
    * and to every error message. Default: identity.
    */
   redact?: (s: string) => string
+  /** Sends every attempt through this instead of undici's pool (src/outbound/http-transport.ts). */
   fetch?: typeof fetch
   /** The target's own error rules (a busy-resource 409 that means "try again later"), before the generic ones. */
   classify?: UpstreamClassifier
@@ -105,12 +107,12 @@ const NO_LIMIT: ConcurrencyLimiter = { run: async (fn) => await fn() }
 /** Network failures that prove the request never reached the server, so even a POST may be retried. */
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'])
 
-interface RawAnswer { status: number, headers: Headers, text: string }
+interface RawAnswer { status: number, headers: AnswerHeaders, text: string }
 
 interface Failure { reason: string, status?: number, retryAfterMs?: number, maybeApplied: boolean }
 
 export function createUpstreamHttp (opts: UpstreamHttpOptions): UpstreamHttp {
-  const doFetch = opts.fetch ?? globalThis.fetch
+  const transport = opts.fetch === undefined ? undiciTransport() : fetchTransport(opts.fetch)
   const limiter = opts.limiter ?? NO_LIMIT
   const redact = opts.redact ?? ((s: string) => s)
   const maxRetryWaitMs = opts.maxRetryWaitMs ?? 30_000
@@ -135,14 +137,14 @@ export function createUpstreamHttp (opts: UpstreamHttpOptions): UpstreamHttp {
     if (req.body !== undefined) headers['content-type'] = 'application/json'
     injectTraceContext(headers)
     const timeout = AbortSignal.timeout(opts.timeoutMs)
-    const res = await doFetch(url, {
+    // The body is read inside the attempt, so the limiter slot covers the whole exchange.
+    const res = await transport(url, {
       method: req.method,
       headers,
       body: req.body === undefined ? undefined : JSON.stringify(req.body),
       signal: req.signal === undefined ? timeout : AbortSignal.any([req.signal, timeout])
     })
-    // Read the body inside the attempt so the limiter slot covers the whole exchange.
-    const raw = await res.text()
+    const raw = res.text
     // An error answer may quote what it was sent (a secret among it): scrub it whole, before any of it is
     // parsed, shortened or quoted, since a cut secret is harder to recognise.
     const text = res.status >= 200 && res.status < 300 ? raw : maskCredential(redact(raw), auth)
@@ -314,12 +316,14 @@ function buildUrl (baseUrl: string, path: string, query?: Record<string, QueryVa
   return url.toString()
 }
 
+/** The system or undici error code: on the error itself (undici's request) or on its cause (fetch's TypeError). */
 function errorCode (err: unknown): string | undefined {
-  const cause = (err as { cause?: { code?: unknown } } | undefined)?.cause
-  return typeof cause?.code === 'string' ? cause.code : undefined
+  const e = err as { code?: unknown, cause?: { code?: unknown } } | undefined
+  if (typeof e?.code === 'string') return e.code
+  return typeof e?.cause?.code === 'string' ? e.cause.code : undefined
 }
 
-/** Words for a fetch failure, without the URL or headers. */
+/** Words for a network failure, without the URL or headers. */
 export function networkReason (err: unknown): string {
   if (err instanceof Error && err.name === 'TimeoutError') return 'timed out'
   const code = errorCode(err)
@@ -328,7 +332,7 @@ export function networkReason (err: unknown): string {
 }
 
 /** `Retry-After` (seconds or HTTP date) or `retry-after-ms`, in ms; undefined when absent or unreadable. */
-export function parseRetryAfter (headers: Headers, now = Date.now()): number | undefined {
+export function parseRetryAfter (headers: AnswerHeaders, now = Date.now()): number | undefined {
   const ms = headers.get('retry-after-ms')
   if (ms !== null && /^\d+(\.\d+)?$/.test(ms.trim())) return Math.ceil(Number(ms))
   const value = headers.get('retry-after')
