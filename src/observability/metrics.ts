@@ -16,6 +16,8 @@ const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 const UPSTREAM_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 // Tasks run from a second (a validation) to hours (a long first sync).
 const TASK_BUCKETS = [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 10800]
+// A provision that finds its resources by id makes 4-10 calls; one that lists a large workspace, hundreds.
+const CALLS_BUCKETS = [0, 1, 2, 4, 6, 8, 10, 15, 20, 30, 50, 100, 250, 1000]
 
 const registers = [metricsRegistry]
 
@@ -53,6 +55,9 @@ export const upstreamLockouts = new Counter({
 })
 export const upstreamTokenRefreshes = new Counter({
   name: `${PREFIX}upstream_token_refreshes_total`, help: 'Token requests to a target\'s token endpoint, by outcome (success | failure).', labelNames: ['target', 'outcome'] as const, registers
+})
+export const upstreamCallsPerComponent = new Histogram({
+  name: `${PREFIX}upstream_calls_per_component`, help: 'Calls (attempts) made to a target for one component\'s provision, unprovision or access update, observed when it ends.', labelNames: ['target', 'operation', 'outcome'] as const, buckets: CALLS_BUCKETS, registers
 })
 
 // ---------------------------------------------------------------- read at scrape time

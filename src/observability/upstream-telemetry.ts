@@ -7,6 +7,7 @@
 import {
   upstreamLockouts, upstreamRateLimitWaits, upstreamRequestDuration, upstreamRequests, upstreamRetries, upstreamTokenRefreshes
 } from './metrics.js'
+import { tallyCall } from './call-tally.js'
 
 /** More distinct operations than a client can have: a guard against a path template that leaks values. */
 export const MAX_OPERATIONS_PER_TARGET = 64
@@ -55,6 +56,7 @@ export interface UpstreamCallMetrics {
 export function upstreamCallMetrics (target: string, operation: string): UpstreamCallMetrics {
   return {
     attempt: (status, seconds) => {
+      tallyCall(target, operation)
       upstreamRequests.inc({ target, operation, status_class: statusClass(status) })
       upstreamRequestDuration.observe({ target, operation }, seconds)
     },

@@ -23,6 +23,7 @@ import type { ComponentCheckpoint, ComponentTaskData, ReverseTaskData, TaskJobDa
 import { summariseOutcome } from './task-outcome.js'
 import { nextStep, prepareCheckpoint, type ResumableCheckpoint } from './step-checkpoint.js'
 import { MemoryResourceLedgers } from './resource-ledger.js'
+import { describeCalls, observeCalls, withCallTally } from '../observability/call-tally.js'
 import { setWaitingForget, taskWaiting } from '../observability/metrics.js'
 import type { TaskEnd, TaskObserver } from '../observability/task-audit.js'
 import { inSpan } from '../observability/tracing.js'
@@ -158,6 +159,8 @@ export class TaskEngine {
     if (!prepared.ok) return await this.failComponent(id, cp, data, run, `${label}: ${prepared.message}`, persist)
     for (const note of prepared.notes) run.write('INFO', note, label)
     const resumable: ResumableCheckpoint = prepared.checkpoint
+    // Kept in the checkpoint, so a run that waits (a sync) or resumes after a crash counts all its calls.
+    const calls = cp.calls ??= {}
     const steps = handler.steps(operation)
     for (let step = nextStep(steps, resumable); step !== undefined; step = nextStep(steps, resumable)) {
       if (this.stopping) return { kind: 'wait', ms: 0 }
@@ -170,7 +173,7 @@ export class TaskEngine {
         const outcome = await inSpan(`step ${step.name}`, {
           'tech_adapter.operation': operation, 'tech_adapter.handler': cp.handlerId, 'tech_adapter.step': step.name, 'tech_adapter.component': id
         }, async (span) => {
-          const result = await step.run(ctx)
+          const result = await withCallTally(calls, async () => await step.run(ctx))
           if (result !== undefined) span?.setAttribute('tech_adapter.wait_ms', result.waitMs)
           return result
         })
@@ -202,6 +205,7 @@ export class TaskEngine {
     cp.result = run.redact(outcome.result)
     if (outcome.info !== undefined) cp.info = run.redactDeep(outcome.info)
     run.write('INFO', `${data.kind} of ${label} finished: ${cp.result}`, label)
+    this.callsEnded(data, cp, run, label, 'completed')
     await persist()
     await this.deps.lock.release([id], data.token)
     return { kind: 'done' }
@@ -228,9 +232,17 @@ export class TaskEngine {
     cp.status = 'failed'
     cp.result = run.redact(message)
     run.write('ERROR', cp.result, id)
+    this.callsEnded(data, cp, run, id, 'failed')
     await persist?.()
     await this.deps.lock.release([id], data.token)
     return { kind: 'failed', message: cp.result }
+  }
+
+  /** The run's call counts, in the task log (DEBUG) and the per-component histogram. */
+  private callsEnded (data: ComponentTaskData, cp: ComponentCheckpoint, run: TaskRunContext, phase: string, outcome: 'completed' | 'failed'): void {
+    const calls = cp.calls ?? {}
+    run.write('DEBUG', `${data.kind} of ${phase}: ${describeCalls(calls)}`, phase)
+    observeCalls(data.kind, cp.handlerId, outcome, calls)
   }
 
   private describe (err: unknown, where: string): string {

@@ -42,6 +42,8 @@ export interface ComponentCheckpoint {
   info?: ComponentInfo
   /** The task last seen holding this component, so the wait is logged once, not on every poll. */
   waitingFor?: string
+  /** Calls made to targets for this run so far, by `<target> <operation>` (src/observability/call-tally.ts). */
+  calls?: Record<string, number>
 }
 
 export interface ComponentTaskData {

@@ -27,6 +27,7 @@ const METRICS: Record<string, { labels: string[], histogram?: boolean }> = {
   tech_adapter_upstream_rate_limit_waits_total: { labels: ['target'] },
   tech_adapter_upstream_lockouts_total: { labels: ['target'] },
   tech_adapter_upstream_token_refreshes_total: { labels: ['target', 'outcome'] },
+  tech_adapter_upstream_calls_per_component: { labels: ['target', 'operation', 'outcome'], histogram: true },
   tech_adapter_redis_up: { labels: ['role'] },
   // prom-client's default metrics.
   process_resident_memory_bytes: { labels: [] },
@@ -42,6 +43,7 @@ const TARGET_LABELS = ['namespace', 'pod', 'container', 'instance', 'job', 'serv
 const LABEL_VALUES: Record<string, string[]> = {
   'tech_adapter_tasks_finished_total.outcome': ['completed', 'failed'],
   'tech_adapter_task_duration_seconds.outcome': ['completed', 'failed'],
+  'tech_adapter_upstream_calls_per_component.outcome': ['completed', 'failed'],
   state: ['waiting', 'active', 'delayed', 'failed'],
   status_class: ['2xx', '3xx', '4xx', '5xx', 'network']
 }

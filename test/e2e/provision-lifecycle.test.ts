@@ -1,6 +1,7 @@
 import t from 'tap'
 import { airbyteRequest, getJson, postJson, startStack, waitForStatus } from '../helpers/stack.js'
 import { checkReply } from '../../src/openapi/contract-check.js'
+import { metricsRegistry } from '../../src/observability/metrics.js'
 
 const stack = await startStack(t)
 const { base, sim } = stack
@@ -50,6 +51,29 @@ t.test('re-provisioning after a change updates in place', async t => {
   const [connection] = [...sim.state.connections.values()]
   t.match(connection?.schedule.cronExpression, /^0 30 4 \* \* \?/)
   t.same(connection?.configurations.streams.map((s: any) => s.name), ['orders'])
+})
+
+t.test('the task log and the metrics say how many calls a provision made upstream, as the target counted them', async t => {
+  const histogram = async (): Promise<{ count: number, sum: number }> => {
+    const metric = await metricsRegistry.getSingleMetric('tech_adapter_upstream_calls_per_component')?.get()
+    const of = (name: string): number => metric?.values.find(v => v.metricName === name && v.labels.target === 'airbyte' && v.labels.operation === 'provision' && v.labels.outcome === 'completed')?.value ?? 0
+    return { count: of('tech_adapter_upstream_calls_per_component_count'), sum: of('tech_adapter_upstream_calls_per_component_sum') }
+  }
+  const before = await histogram()
+  const seen = sim.requests.length
+  const token = await submit('/v1/provision', airbyteRequest('orders', s => { s.connection.schedule = { scheduleType: 'cron', cronExpression: '0 15 5 * * ?' } }))
+  const status = await finished(token)
+  t.equal(status.status, 'COMPLETED', status.result)
+  // The token call is the process's, made once and shared by every task; the rest are this provision's.
+  const calls = sim.requests.slice(seen).filter(r => !r.path.endsWith('/applications/token'))
+  const line = status.logs.find((l: any) => l.level === 'DEBUG' && /calls? to the target/.test(l.message))
+  t.ok(line, 'a DEBUG line counts the calls')
+  t.match(line?.message, new RegExp(`: ${calls.length} calls to the target: `))
+  t.equal(calls.filter(c => c.method === 'PATCH').length, 1, 'the new schedule is sent')
+  t.match(line?.message, /airbyte PATCH \/connections\/\{id\} 1\b/, 'counted by operation')
+  const after = await histogram()
+  t.equal(after.count - before.count, 1, 'one observation for the component')
+  t.equal(after.sum - before.sum, calls.length, 'of the calls the simulator received')
 })
 
 t.test('the same request while one is in flight returns the same token', async t => {
