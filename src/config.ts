@@ -236,7 +236,7 @@ export function loadConfig (env: Env = process.env): Config {
       maxKeysPerMapping: r.int('MAX_KEYS_PER_MAPPING', DEFAULT_MAX_KEYS_PER_MAPPING, 10, 10_000_000),
       maxDepth: DEFAULT_MAX_DEPTH,
       parseTimeoutMs: r.int('DESCRIPTOR_PARSE_TIMEOUT_MS', 10_000, 10, 600_000),
-      inlineMaxBytes: r.int('DESCRIPTOR_INLINE_MAX_BYTES', 4096, 0, 64 * 1024 * 1024),
+      inlineMaxBytes: r.int('DESCRIPTOR_INLINE_MAX_BYTES', 8192, 0, 64 * 1024 * 1024),
       parseThreads: r.int('DESCRIPTOR_PARSE_THREADS', Math.max(1, availableParallelism() - 1), 1, 256)
     },
     stepRetries: r.int('STEP_RETRIES', 8, 0, 100),

@@ -54,7 +54,7 @@ t.test('request and header deadlines: 30 s and 10 s by default, headers never pa
 
 t.test('descriptor limits: documented defaults, each bad value named by its variable', async t => {
   const limits = loadConfig({}).descriptorLimits
-  t.match(limits, { maxBytes: 1024 * 1024, maxNodes: 200_000, maxKeysPerMapping: 10_000, maxDepth: 64, parseTimeoutMs: 10_000, inlineMaxBytes: 4096 })
+  t.match(limits, { maxBytes: 1024 * 1024, maxNodes: 200_000, maxKeysPerMapping: 10_000, maxDepth: 64, parseTimeoutMs: 10_000, inlineMaxBytes: 8192 })
   t.ok(limits.parseThreads >= 1)
   t.equal(loadConfig({ MAX_DESCRIPTOR_BYTES: '2048' }).descriptorLimits.maxBytes, 2048, 'maxBytes is MAX_DESCRIPTOR_BYTES')
   const names = ['MAX_DESCRIPTOR_NODES', 'MAX_KEYS_PER_MAPPING', 'DESCRIPTOR_PARSE_TIMEOUT_MS', 'DESCRIPTOR_INLINE_MAX_BYTES', 'DESCRIPTOR_PARSE_THREADS']

@@ -25,7 +25,7 @@ export interface DescriptorLimits {
   parseTimeoutMs: number
   /**
    * `DESCRIPTOR_INLINE_MAX_BYTES`: descriptors up to this size are parsed on the event loop (cheaper than a
-   * hand-over to a thread); larger ones in the worker-thread pool. Default 4096.
+   * hand-over to a thread); larger ones in the worker-thread pool. Default 8192.
    */
   inlineMaxBytes: number
   /** `DESCRIPTOR_PARSE_THREADS`: threads of that pool. Default max(1, available cores - 1). */
