@@ -56,7 +56,7 @@ t.test('re-provisioning after a change updates in place', async t => {
 t.test('the task log and the metrics say how many calls a provision made upstream, as the target counted them', async t => {
   const histogram = async (): Promise<{ count: number, sum: number }> => {
     const metric = await metricsRegistry.getSingleMetric('tech_adapter_upstream_calls_per_component')?.get()
-    const of = (name: string): number => metric?.values.find(v => v.metricName === name && v.labels.target === 'airbyte' && v.labels.operation === 'provision' && v.labels.outcome === 'completed')?.value ?? 0
+    const of = (name: string): number => (metric?.values as Array<{ metricName?: string, labels: Record<string, unknown>, value: number }> | undefined)?.find(v => v.metricName === name && v.labels.target === 'airbyte' && v.labels.operation === 'provision' && v.labels.outcome === 'completed')?.value ?? 0
     return { count: of('tech_adapter_upstream_calls_per_component_count'), sum: of('tech_adapter_upstream_calls_per_component_sum') }
   }
   const before = await histogram()

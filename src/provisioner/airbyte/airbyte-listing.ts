@@ -11,7 +11,25 @@ export interface Listed { name: string, workspaceId?: string, createdAt?: number
 
 export type Collection = 'sources' | 'destinations' | 'connections'
 
-interface Entry { loadedAt: number, items: Promise<Listed[]> }
+/** A loaded listing, indexed by name, so a lookup costs the same in a workspace of 10 or of 10,000. */
+interface Listing {
+  byName: Map<string, Listed[]>
+  total: number
+}
+
+interface Entry { loadedAt: number, listing: Promise<Listing> }
+
+function indexed (items: Listed[]): Listing {
+  const byName = new Map<string, Listed[]>()
+  for (const item of items) insert(byName, item)
+  return { byName, total: items.length }
+}
+
+function insert (byName: Map<string, Listed[]>, item: Listed): void {
+  const same = byName.get(item.name)
+  if (same === undefined) byName.set(item.name, [item])
+  else same.push(item)
+}
 
 export interface NameLookup<T extends Listed> {
   collection: Collection
@@ -46,24 +64,24 @@ export class WorkspaceListings {
     let entry = this.entries.get(key)
     if (entry === undefined || lookup.fresh === true || this.now() - entry.loadedAt >= this.ttlMs) {
       const keep = lookup.keep
-      const items = (keep === undefined ? lookup.load() : lookup.load().then((all) => all.map(keep))) as Promise<Listed[]>
-      entry = { loadedAt: this.now(), items }
+      const listing = lookup.load().then((all) => indexed(keep === undefined ? all : all.map(keep)))
+      entry = { loadedAt: this.now(), listing }
       this.entries.set(key, entry)
       // A failed load must not be served to the next lookup.
       const loaded = entry
-      items.catch(() => { if (this.entries.get(key) === loaded) this.entries.delete(key) })
+      listing.catch(() => { if (this.entries.get(key) === loaded) this.entries.delete(key) })
     }
-    const all = await entry.items as T[]
+    const listing = await entry.listing
     const live = lookup.live ?? (() => true)
-    const matches = all.filter((r) => r.name === lookup.name && live(r))
+    const matches = ((listing.byName.get(lookup.name) ?? []) as T[]).filter((r) => live(r))
     const oldest = matches.reduce<T | undefined>((best, r) => (best === undefined || createdAt(r) < createdAt(best) ? r : best), undefined)
-    return { found: oldest === undefined ? undefined : { resource: oldest, count: matches.length }, total: all.length }
+    return { found: oldest === undefined ? undefined : { resource: oldest, count: matches.length }, total: listing.total }
   }
 
   /** This service created `item` (as `keep` would keep it): a cached listing of its workspace now holds it. */
   added (collection: Collection, workspaceId: string, item: Listed): void {
     const entry = this.entries.get(`${collection} ${workspaceId}`)
-    if (entry !== undefined) entry.items = entry.items.then((items) => { items.push(item); return items })
+    if (entry !== undefined) entry.listing = entry.listing.then((listing) => { insert(listing.byName, item); listing.total++; return listing })
   }
 
   /** Listings past their time are released, not kept until the next lookup of the same workspace. */
@@ -72,10 +90,23 @@ export class WorkspaceListings {
     for (const [key, entry] of this.entries) if (now - entry.loadedAt >= this.ttlMs) this.entries.delete(key)
   }
 
-  /** This service deleted the resource with this id (or found it gone). */
+  /**
+   * This service deleted the resource with this id (or found it gone). Looked for under every name: the
+   * descriptor may have renamed it since it was listed. Deletes are rare next to lookups.
+   */
   removed<T extends Listed> (collection: Collection, workspaceId: string, idOf: (item: T) => string, id: string): void {
     const entry = this.entries.get(`${collection} ${workspaceId}`)
-    if (entry !== undefined) entry.items = entry.items.then((items) => (items as T[]).filter((r) => idOf(r) !== id))
+    if (entry === undefined) return
+    entry.listing = entry.listing.then((listing) => {
+      for (const [n, same] of listing.byName as Map<string, T[]>) {
+        if (!same.some((r) => idOf(r) === id)) continue
+        const kept = same.filter((r) => idOf(r) !== id)
+        listing.total -= same.length - kept.length
+        if (kept.length === 0) listing.byName.delete(n)
+        else listing.byName.set(n, kept)
+      }
+      return listing
+    })
   }
 }
 
