@@ -2,13 +2,15 @@
  * Parses untrusted YAML (descriptors arrive in request bodies) into plain data, refusing anything that could
  * cost more than its size or smuggle behaviour in: oversized input, alias bombs, custom tags, duplicate keys,
  * several documents, absurd nesting, too many nodes or keys (descriptor-limits.ts). Every step is linear in the
- * input: yaml only lexes and composes; keys and aliases are checked by our own walk (yaml-plain-data.ts). It
+ * input: yaml only lexes and composes; keys and aliases are checked by our own walk (yaml-plain-data.ts). Plain
+ * block YAML, most descriptors, is read by a one-pass fast path first (yaml-block-fast-path.ts). It
  * knows nothing about descriptors: whether the result is the right shape is the validator's job.
  */
 import { Composer, Lexer, LineCounter, Parser, type CST, type Document, type DocumentOptions, type ParseOptions, type SchemaOptions, type YAMLError } from 'yaml'
 import { DescriptorInvalidError, type InputProblem } from '../errors.js'
 import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_KEYS_PER_MAPPING, DEFAULT_MAX_NODES, DescriptorLimitError, LIMIT_VARIABLES } from './descriptor-limits.js'
 import { linePosition, scanJson, tryParseJson } from './json-fast-path.js'
+import { tryParseBlockYaml } from './yaml-block-fast-path.js'
 import { PlainDataError, toPlainData, type PlainDataProblem } from './yaml-plain-data.js'
 
 export interface ParseYamlOptions {
@@ -22,6 +24,8 @@ export interface ParseYamlOptions {
   maxKeysPerMapping?: number
   /** Deepest nesting of mappings and lists accepted, aliases included. Default 64. */
   maxDepth?: number
+  /** Read plain block YAML through yaml-block-fast-path.ts first. Default true; false for comparisons. */
+  blockFastPath?: boolean
 }
 
 // `core` is YAML 1.2's JSON-compatible schema: no merge keys, `yes` stays a string and a date stays text.
@@ -64,6 +68,11 @@ export function parseYamlSafely (text: string, options: ParseYamlOptions): unkno
     if (problem === undefined) return json.value
     const { line, col } = linePosition(text, problem.offset)
     throw plainDataInvalid(field, problem, `at line ${line}, column ${col}`, opts, maxDepth)
+  }
+
+  if (options.blockFastPath !== false) {
+    const block = tryParseBlockYaml(text, { maxDepth, maxNodes: opts.maxNodes, maxKeysPerMapping: opts.maxKeysPerMapping })
+    if (block !== undefined) return block.value
   }
 
   const lines = new LineCounter()
