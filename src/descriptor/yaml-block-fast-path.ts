@@ -169,15 +169,16 @@ class BlockParser {
    * that reads as a key or a comment, a sequence indicator.
    */
   private continued (first: string, indent: number): string {
-    let text = first
+    // Parts joined once at the end: appending to one growing string would copy it per line.
+    const parts = [first.trimEnd()]
+    const quoted = first.startsWith('"') || first.startsWith("'")
     for (let next = this.tokens[this.i]; next !== undefined && next.indent > indent; next = this.tokens[this.i]) {
       const line = next.text.trimEnd()
-      const quoted = first.startsWith('"') || first.startsWith("'")
       if (quoted || next.dash || next.gap || line.startsWith('#') || line.includes(': ') || line.includes(' #') || line.endsWith(':')) throw FALLBACK
-      text = `${text.trimEnd()} ${line}`
+      parts.push(line)
       this.i++
     }
-    return text
+    return parts.length === 1 ? first : parts.join(' ')
   }
 
   private sequence (indent: number, depth: number): unknown[] {

@@ -124,3 +124,12 @@ t.test('near a limit the fast path declines, so the full parser gives the refusa
   t.equal(tryParseBlockYaml(deep, { ...LIMITS, maxDepth: 8 }), undefined, 'depth')
   t.throws(() => parseYamlSafely(keys, { ...OPTS, maxKeysPerMapping: 50 }), /MAX_KEYS_PER_MAPPING/)
 })
+
+t.test('the fast path costs what the input is long: a long folded scalar and many entries', async t => {
+  // Counted in work, not time: the result is checked, and the full parser agrees.
+  const folded = `a: ${Array.from({ length: 20_000 }, (_, i) => `w${i}`).join('\n  ')}\n`
+  t.ok(agrees(t, folded, 'folded'), 'read by the fast path')
+  t.equal((tryParseBlockYaml(folded, LIMITS)?.value as { a: string }).a.split(' ').length, 20_000)
+  const entries = Array.from({ length: 9_000 }, (_, i) => `k${i}: v${i}`).join('\n')
+  t.ok(agrees(t, entries, 'entries'), 'read by the fast path')
+})
