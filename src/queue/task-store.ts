@@ -38,15 +38,18 @@ export class TaskStore {
   logsKey (token: string): string { return this.keys.taskLogs(checked(token)) }
   checkpointsKey (token: string): string { return this.keys.taskCheckpoints(checked(token)) }
 
-  /** One component's checkpoint, with the log entries buffered since the last one, in one round trip. */
+  /**
+   * One component's checkpoint, with the log entries buffered since the last one, in one round trip: plain
+   * commands, which the connection's auto-pipelining sends with every other task's of the same tick (an
+   * explicit pipeline would be a write of its own each time).
+   */
   async saveCheckpoint (token: string, componentId: string, checkpoint: ComponentCheckpoint, logs: TaskLogEntry[] = []): Promise<void> {
-    const batch = this.redis.pipeline()
+    const writes: Array<Promise<unknown>> = []
     if (logs.length > 0) {
-      batch.rpush(this.logsKey(token), ...logs.map(e => JSON.stringify(e))).ltrim(this.logsKey(token), -MAX_LOG_ENTRIES, -1)
+      writes.push(this.redis.rpush(this.logsKey(token), ...logs.map(e => JSON.stringify(e))), this.redis.ltrim(this.logsKey(token), -MAX_LOG_ENTRIES, -1))
     }
-    const replies = await batch.hset(this.checkpointsKey(token), componentId, JSON.stringify(checkpoint)).exec()
-    const failed = replies?.find(([err]) => err !== null)?.[0]
-    if (failed !== undefined && failed !== null) throw failed
+    writes.push(this.redis.hset(this.checkpointsKey(token), componentId, JSON.stringify(checkpoint)))
+    await Promise.all(writes)
   }
 
   /** The checkpoints written since the job was added; a component absent here is still as the job data has it. */
