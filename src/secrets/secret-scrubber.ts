@@ -20,6 +20,10 @@ const MIN_NEEDLE = 6
 /** Values shorter than this are not registered at all (a service credential can be short; masking "abc" is noise). */
 const MIN_REGISTERED = 4
 
+/** Texts up to this many UTF-16 units have their scrubbed form remembered, up to MEMO_ENTRIES of them. */
+const MEMO_MAX_LENGTH = 256
+const MEMO_ENTRIES = 4096
+
 const WHITESPACE = /\s/
 /** What may follow a value that was cut short: the end of the text, an ellipsis, a closing quote, an escape. */
 const CUT_AFTER = new Set(['.', '\u2026', '"', '\'', '`', '\\', '&', '<'])
@@ -40,6 +44,12 @@ export class SecretScrubber {
   private needles: string[] = []
   private shapes: string[] = []
   private dirty = false
+  /**
+   * Scrubbed forms of short texts seen lately. The same ids, names and keys are scrubbed at every checkpoint
+   * and log line of a task, and each scrub tries every shape of every secret; emptied when a value is added,
+   * and when full (so at most MEMO_ENTRIES of at most MEMO_MAX_LENGTH units, in this process's memory only).
+   */
+  private readonly memo = new Map<string, string>()
 
   /** Registers a value to mask from now on. Idempotent; values shorter than 4 characters are ignored. */
   add (value: string): void {
@@ -53,6 +63,7 @@ export class SecretScrubber {
     }
     // Sorted at the next scrub, so loading a whole store at start-up stays linear.
     this.dirty = true
+    this.memo.clear()
   }
 
   /** Is this exact value registered? */
@@ -67,6 +78,16 @@ export class SecretScrubber {
   /** `text` with every registered value, in any of the shapes above, replaced by `[redacted]`. */
   scrub (text: string): string {
     if (this.values.size === 0 || text.length < MIN_NEEDLE) return text
+    if (text.length > MEMO_MAX_LENGTH) return this.scrubNow(text)
+    const known = this.memo.get(text)
+    if (known !== undefined) return known
+    const clean = this.scrubNow(text)
+    if (this.memo.size >= MEMO_ENTRIES) this.memo.clear()
+    this.memo.set(text, clean)
+    return clean
+  }
+
+  private scrubNow (text: string): string {
     if (this.dirty) {
       // Longest first, so an overlapping shorter needle never splits a mask.
       this.needles = [...this.needleSet].sort((a, b) => b.length - a.length)

@@ -116,3 +116,23 @@ t.test('property: for any secret of 8+ characters and any shape, the shape never
   ), { numRuns: 400 })
   t.pass('no shape survived')
 })
+
+t.test('a text scrubbed before a value was registered is scrubbed afresh after', async t => {
+  const scrubber = new SecretScrubber()
+  scrubber.add('first-secret-value')
+  const text = 'connect with late-secret-value now'
+  t.equal(scrubber.scrub(text), text, 'nothing to mask yet (and the answer is remembered)')
+  t.equal(scrubber.scrub(text), text)
+  scrubber.add('late-secret-value')
+  t.equal(scrubber.scrub(text), 'connect with [redacted] now', 'the remembered answer was dropped with the new value')
+})
+
+t.test('remembered answers are bounded: many distinct texts are all scrubbed right', async t => {
+  const scrubber = new SecretScrubber()
+  scrubber.add('bounded-secret-1')
+  for (let i = 0; i < 10_000; i++) {
+    const text = `item ${i} bounded-secret-1`
+    if (scrubber.scrub(text) !== `item ${i} [redacted]`) { t.fail(`text ${i}`); return }
+  }
+  t.pass('10,000 distinct texts')
+})
