@@ -9,6 +9,7 @@ import { MIN_SECRET_LENGTH, SecretScrubber } from '../secrets/secret-scrubber.js
 import { inSpan, injectTraceContext, SpanKind } from '../observability/tracing.js'
 import { operationOf, targetLabel, upstreamCallMetrics } from '../observability/upstream-telemetry.js'
 import type { CredentialProvider } from './credential-provider.js'
+import { attemptSignal } from './attempt-signal.js'
 import { fetchTransport, undiciTransport, type AnswerHeaders } from './http-transport.js'
 
 /** Runs one attempt under a shared limit (the lead plugs in a Redis-backed one). */
@@ -136,14 +137,19 @@ export function createUpstreamHttp (opts: UpstreamHttpOptions): UpstreamHttp {
     if (auth !== undefined) headers.authorization = auth
     if (req.body !== undefined) headers['content-type'] = 'application/json'
     injectTraceContext(headers)
-    const timeout = AbortSignal.timeout(opts.timeoutMs)
-    // The body is read inside the attempt, so the limiter slot covers the whole exchange.
-    const res = await transport(url, {
-      method: req.method,
-      headers,
-      body: req.body === undefined ? undefined : JSON.stringify(req.body),
-      signal: req.signal === undefined ? timeout : AbortSignal.any([req.signal, timeout])
-    })
+    const attemptAbort = attemptSignal(opts.timeoutMs, req.signal)
+    let res
+    try {
+      // The body is read inside the attempt, so the limiter slot covers the whole exchange.
+      res = await transport(url, {
+        method: req.method,
+        headers,
+        body: req.body === undefined ? undefined : JSON.stringify(req.body),
+        signal: attemptAbort.signal
+      })
+    } finally {
+      attemptAbort.done()
+    }
     const raw = res.text
     // An error answer may quote what it was sent (a secret among it): scrub it whole, before any of it is
     // parsed, shortened or quoted, since a cut secret is harder to recognise.
