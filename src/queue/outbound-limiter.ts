@@ -203,7 +203,9 @@ class SharedPermits implements OutboundLimiter {
     this.pollAttempt = 0
     this.held.add(permit)
     this.startRenewing()
-    this.release(permit)
+    // Won while closing: close gives it back with the idle ones, in one command.
+    if (this.closed) this.idle.push({ permit, since: Date.now() })
+    else this.release(permit)
     this.pump()
   }
 

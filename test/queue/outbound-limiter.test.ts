@@ -154,6 +154,23 @@ t.test('a process that stops renewing loses its permits to another after leaseMs
   t.notOk((await b.zrange(key, 0, -1)).includes(permit ?? ''), 'the stopped process no longer holds it')
 })
 
+t.test('a permit busy for longer than leaseMs is renewed, so no other process takes it', async t => {
+  const key = `${prefix}:limit:renewed`
+  const holder = createRedisLimiter(a, key, { max: 1, leaseMs: 200 })
+  const other = createRedisLimiter(b, key, { max: 1, leaseMs: 10_000, pollMaxMs: 10 })
+  t.teardown(async () => { await holder.close(); await other.close() })
+  let holderBusy = true
+  let otherRan: Promise<boolean> | undefined
+  await holder.run(async () => {
+    const [permit, firstExpiry] = await a.zrange(key, 0, -1, 'WITHSCORES')
+    otherRan = other.run(async () => holderBusy)
+    // Past the expiry the permit was won with, and renewed at least twice since.
+    await until(async () => Date.now() > Number(firstExpiry) + 200 && Number(await a.zscore(key, permit ?? '')) > Number(firstExpiry) + 100, 'the lease has been renewed past its first expiry')
+    holderBusy = false
+  })
+  t.equal(await otherRan, false, 'the other process ran only after the holder\'s call ended')
+})
+
 t.test('a renewal that finds a permit gone drops it, so the process no longer counts it', async t => {
   const key = `${prefix}:limit:gone`
   const { client, replies } = await recordedConnection()
