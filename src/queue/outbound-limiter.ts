@@ -7,35 +7,45 @@
  * each process keeps the permits it won and hands them out locally: it asks Redis for one more only when all it
  * holds are busy, keeps a freed one for `idleMs` for the next local call, and renews all it holds in one command
  * every `leaseMs / 3`. It must never count a permit Redis no longer holds for it, nor keep one it no longer needs.
+ * A process Redis refuses is noted as contending; while any is, the others learn it at their next renewal and
+ * keep to an equal share of `max`, so a process that stays busy cannot starve one that is not.
  */
 import { randomUUID } from 'node:crypto'
 import type { RedisClient } from './redis-connection.js'
 
-// Drops expired permits, then adds one if fewer than max remain. ARGV: now, expiry, max, permit, key ttl.
+// Drops expired permits, then adds one if fewer than max remain; a process refused is noted as contending until
+// ARGV[7]. KEYS: permits, contenders. ARGV: now, expiry, max, permit, key ttl, process id, contending until.
 const ACQUIRE = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
   redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
   redis.call('PEXPIRE', KEYS[1], ARGV[5])
+  redis.call('ZREM', KEYS[2], ARGV[6])
   return 1
 end
+redis.call('ZADD', KEYS[2], ARGV[7], ARGV[6])
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
 return 0
 `
 
-// Moves the expiry of the permits still in the set and returns those that are not (another process's acquire
-// removed them once expired). ARGV: expiry, key ttl, permits... An expired permit still present was never
-// counted free by anyone, so renewing it keeps the limit.
+// Moves the expiry of the permits still in the set and returns how many other processes contend, and the permits
+// no longer in the set (another process's acquire removed them once expired). An expired permit still present
+// was never counted free by anyone, so renewing it keeps the limit.
+// KEYS: permits, contenders. ARGV: now, expiry, key ttl, process id, permits...
 const RENEW = `
 local missing = {}
-for i = 3, #ARGV do
+for i = 5, #ARGV do
   if redis.call('ZSCORE', KEYS[1], ARGV[i]) then
-    redis.call('ZADD', KEYS[1], 'XX', ARGV[1], ARGV[i])
+    redis.call('ZADD', KEYS[1], 'XX', ARGV[2], ARGV[i])
   else
     missing[#missing + 1] = ARGV[i]
   end
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return missing
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+local others = redis.call('ZCARD', KEYS[2])
+if redis.call('ZSCORE', KEYS[2], ARGV[4]) then others = others - 1 end
+return {others, missing}
 `
 
 export interface OutboundLimiter {
@@ -60,8 +70,8 @@ export interface RedisLimiterOptions {
 }
 
 type LeaseScripts = RedisClient & {
-  acquireOutboundLease?: (key: string, now: number, expires: number, max: number, permit: string, ttl: number) => Promise<number>
-  renewOutboundLeases?: (key: string, expires: number, ttl: number, ...permits: string[]) => Promise<string[]>
+  acquireOutboundPermit?: (key: string, contendersKey: string, now: number, expires: number, max: number, permit: string, ttl: number, id: string, contending: number) => Promise<number>
+  renewOutboundPermits?: (key: string, contendersKey: string, now: number, expires: number, ttl: number, id: string, ...permits: string[]) => Promise<[number, string[]]>
 }
 
 class LimiterClosedError extends Error {
@@ -105,19 +115,26 @@ class SharedPermits implements OutboundLimiter {
   /** Acquire scripts in flight, awaited by close. */
   private readonly acquisitions = new Set<Promise<void>>()
   private acquiring = 0
+  /** Other processes refused a permit lately, as of the last renewal: while any, this one keeps to its share. */
+  private contenders = 0
   private pollAttempt = 0
   private pollTimer: NodeJS.Timeout | undefined
   private idleTimer: NodeJS.Timeout | undefined
   private renewTimer: NodeJS.Timeout | undefined
   private closed = false
 
+  private readonly contendersKey: string
+
   constructor (
     private readonly redis: RedisClient,
     private readonly key: string,
     private readonly opts: Required<RedisLimiterOptions>,
-    private readonly acquireScript: NonNullable<LeaseScripts['acquireOutboundLease']>,
-    private readonly renewScript: NonNullable<LeaseScripts['renewOutboundLeases']>
-  ) {}
+    private readonly acquireScript: NonNullable<LeaseScripts['acquireOutboundPermit']>,
+    private readonly renewScript: NonNullable<LeaseScripts['renewOutboundPermits']>
+  ) {
+    // Same hash tag as the permits' key, so both scripts' keys stay in one Redis Cluster slot.
+    this.contendersKey = `${key}:contenders`
+  }
 
   async run<T>(fn: () => Promise<T>): Promise<T> {
     const permit = await this.take()
@@ -158,7 +175,8 @@ class SharedPermits implements OutboundLimiter {
   private release (permit: string): void {
     // A renewal found it gone (expired while the event loop stalled): it is not ours to hand on.
     if (!this.held.has(permit)) return
-    if (this.closed) {
+    // Keeping permits beyond its share would starve a process that Redis keeps refusing.
+    if (this.closed || this.held.size > this.share()) {
       this.giveBack([permit]).catch(() => {})
       return
     }
@@ -171,10 +189,15 @@ class SharedPermits implements OutboundLimiter {
     this.armIdleTimer()
   }
 
-  /** Asks Redis for as many more permits as there are calls waiting for one, within `max`. */
+  /** Permits this process may hold: `max`, or an equal part of it while other processes are refused. */
+  private share (): number {
+    return this.contenders === 0 ? this.opts.max : Math.max(1, Math.floor(this.opts.max / (this.contenders + 1)))
+  }
+
+  /** Asks Redis for as many more permits as there are calls waiting for one, within its share. */
   private pump (): void {
     while (!this.closed && this.pollTimer === undefined && this.waiters.length > this.acquiring &&
-      this.held.size + this.acquiring < this.opts.max) {
+      this.held.size + this.acquiring < this.share()) {
       this.acquiring++
       const acquisition = this.acquireOne().finally(() => { this.acquisitions.delete(acquisition) })
       this.acquisitions.add(acquisition)
@@ -187,7 +210,8 @@ class SharedPermits implements OutboundLimiter {
     let won: number
     try {
       const now = Date.now()
-      won = await this.acquireScript.call(this.redis, this.key, now, now + leaseMs, max, permit, leaseMs * 2)
+      // Noted as contending for longer than a renewal period, so every holder sees it at its next renewal.
+      won = await this.acquireScript.call(this.redis, this.key, this.contendersKey, now, now + leaseMs, max, permit, leaseMs * 2, this.id, now + leaseMs / 2)
     } catch (err) {
       this.acquiring--
       // The call this attempt was for fails, as it did when each call asked Redis itself.
@@ -260,14 +284,21 @@ class SharedPermits implements OutboundLimiter {
     const permits = [...this.held]
     if (permits.length === 0) return
     const { leaseMs } = this.opts
+    let others: number
     let missing: string[]
     try {
-      missing = await this.renewScript.call(this.redis, this.key, Date.now() + leaseMs, leaseMs * 2, ...permits)
+      const now = Date.now();
+      [others, missing] = await this.renewScript.call(this.redis, this.key, this.contendersKey, now, now + leaseMs, leaseMs * 2, this.id, ...permits)
     } catch {
       // The next renewal tries again; until then the permits keep the expiry they have.
       return
     }
+    this.contenders = others
     for (const permit of missing) this.drop(permit)
+    const excess = this.held.size - this.share()
+    if (excess > 0) this.giveBack(this.idle.splice(0, Math.min(excess, this.idle.length)).map(p => p.permit)).catch(() => {})
+    // Busy ones beyond the share are given back as their calls end (release).
+    this.pump()
   }
 
   /** Forgets a permit Redis no longer holds for us; a busy one is then not handed on when its call ends. */
@@ -284,10 +315,10 @@ class SharedPermits implements OutboundLimiter {
 export function createRedisLimiter (redis: RedisClient, key: string, opts: RedisLimiterOptions): OutboundLimiter {
   const scripts = redis as LeaseScripts
   // EVALSHA: sending the scripts' text each time was a hot spot.
-  if (scripts.acquireOutboundLease === undefined) redis.defineCommand('acquireOutboundLease', { numberOfKeys: 1, lua: ACQUIRE })
-  if (scripts.renewOutboundLeases === undefined) redis.defineCommand('renewOutboundLeases', { numberOfKeys: 1, lua: RENEW })
-  const { acquireOutboundLease, renewOutboundLeases } = scripts
-  if (acquireOutboundLease === undefined || renewOutboundLeases === undefined) throw new Error('ioredis did not define the lease commands')
+  if (scripts.acquireOutboundPermit === undefined) redis.defineCommand('acquireOutboundPermit', { numberOfKeys: 2, lua: ACQUIRE })
+  if (scripts.renewOutboundPermits === undefined) redis.defineCommand('renewOutboundPermits', { numberOfKeys: 2, lua: RENEW })
+  const { acquireOutboundPermit, renewOutboundPermits } = scripts
+  if (acquireOutboundPermit === undefined || renewOutboundPermits === undefined) throw new Error('ioredis did not define the permit commands')
   const settings = { max: opts.max, leaseMs: opts.leaseMs, pollMaxMs: opts.pollMaxMs ?? 100, idleMs: opts.idleMs ?? 250 }
-  return new SharedPermits(redis, key, settings, acquireOutboundLease, renewOutboundLeases)
+  return new SharedPermits(redis, key, settings, acquireOutboundPermit, renewOutboundPermits)
 }

@@ -187,8 +187,8 @@ t.test('a renewal that finds a permit gone drops it, so the process no longer co
   const otherRunning = gate()
   const otherCall = other.run(async () => { otherBusy = true; otherRunning.open(); await otherDone.opened; otherBusy = false })
   await otherRunning.opened
-  // A renewal's reply lists the permits it found missing.
-  await until(() => replies.some(reply => Array.isArray(reply) && reply.includes(permit)), 'a renewal reports the permit missing')
+  // A renewal's reply: [other processes contending, the permits it found missing].
+  await until(() => replies.some(reply => Array.isArray(reply) && Array.isArray(reply[1]) && reply[1].includes(permit)), 'a renewal reports the permit missing')
   const call = stalled.run(async () => otherBusy)
   otherDone.open()
   await otherCall
@@ -220,5 +220,35 @@ t.test('a process waiting for a permit gets one once the holder goes idle', asyn
   await Promise.all(held)
   holderDone = true
   t.equal(await waited, true, 'the waiting process ran after the holder finished')
+  t.equal(peak, 2, 'never more than max together')
+})
+
+t.test('a process that stays busy yields part of its permits to one Redis keeps refusing', async t => {
+  const key = `${prefix}:limit:share`
+  // Renewals (which tell the busy process that another waits) every 100 ms.
+  const busy = createRedisLimiter(a, key, { max: 2, leaseMs: 300 })
+  const refused = createRedisLimiter(b, key, { max: 2, leaseMs: 10_000, pollMaxMs: 10 })
+  t.teardown(async () => { await busy.close(); await refused.close() })
+  let inFlight = 0
+  let peak = 0
+  const state = { stopped: false, busyCalls: 0 }
+  const track = async <T>(fn: () => Promise<T>): Promise<T> => {
+    inFlight++
+    peak = Math.max(peak, inFlight)
+    try { return await fn() } finally { inFlight-- }
+  }
+  // Four callers keep both permits of the busy process in use: never idle, never given back on their own.
+  const load = Array.from({ length: 4 }, async () => {
+    while (!state.stopped) await busy.run(async () => await track(async () => { state.busyCalls++; await new Promise(resolve => setImmediate(resolve)) }))
+  })
+  await until(() => peak === 2, 'the busy process uses both permits')
+  const callsBefore = state.busyCalls
+  let ran = false
+  const refusedCall = refused.run(async () => await track(async () => { ran = true; return !state.stopped }))
+  await until(() => ran, 'the refused process gets a permit while the busy one keeps calling')
+  t.ok(await refusedCall, 'it ran while the busy process still had calls to make')
+  t.ok(state.busyCalls > callsBefore, 'the busy process kept calling meanwhile')
+  state.stopped = true
+  await Promise.all(load)
   t.equal(peak, 2, 'never more than max together')
 })
