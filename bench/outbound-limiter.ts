@@ -3,7 +3,9 @@
  * redis-server: the commands the limiter sent (round trips), the commands Redis ran (INFO's count, which includes
  * those a script runs: the acquire script is 5) and the CPU Redis spent on them.
  *  - burst: all 10,000 calls started at once (9,936 of them wait);
- *  - steady: 64 callers making their share of the calls one after another (never more than max in flight).
+ *  - steady: 64 callers making their share of the calls one after another (never more than max in flight);
+ *  - shared: two limiters on two connections (two processes) sharing the key, 64 such callers each, so each
+ *    wants all the permits and the one refused polls.
  * Figures include the limiter's close(), when it has one (giving back what it holds).
  *
  *   npx tsx bench/outbound-limiter.ts [limiter module]
@@ -25,6 +27,7 @@ const REPS = Number(process.env.BENCH_REPS ?? 3)
 const modulePath = process.argv[2]
 
 interface Limiter { run: <T>(fn: () => Promise<T>) => Promise<T>, close?: () => Promise<void> }
+type Scenario = (limiters: Limiter[]) => Promise<void>
 
 async function serverCounters (client: Redis): Promise<{ commands: number, cpuMs: number }> {
   const info = await client.info()
@@ -32,35 +35,39 @@ async function serverCounters (client: Redis): Promise<{ commands: number, cpuMs
   return { commands: field('total_commands_processed'), cpuMs: (field('used_cpu_user') + field('used_cpu_sys')) * 1000 }
 }
 
-async function burst (limiter: Limiter): Promise<void> {
-  await Promise.all(Array.from({ length: CALLS }, async () => { await limiter.run(async () => {}) }))
-}
-
-async function steady (limiter: Limiter): Promise<void> {
+async function callers (limiter: Limiter, calls: number): Promise<void> {
   await Promise.all(Array.from({ length: MAX }, async (_, caller) => {
-    for (let i = caller; i < CALLS; i += MAX) await limiter.run(async () => {})
+    for (let i = caller; i < calls; i += MAX) await limiter.run(async () => {})
   }))
 }
 
+const scenarios: Array<[string, number, Scenario]> = [
+  ['burst', 1, async ([limiter]) => { await Promise.all(Array.from({ length: CALLS }, async () => { await limiter?.run(async () => {}) })) }],
+  ['steady', 1, async ([limiter]) => { if (limiter !== undefined) await callers(limiter, CALLS) }],
+  ['shared', 2, async (limiters) => { await Promise.all(limiters.map(async limiter => { await callers(limiter, CALLS / limiters.length) })) }]
+]
+
 const { createRedisLimiter } = await import(modulePath === undefined ? '../src/queue/outbound-limiter.js' : pathToFileURL(resolve(modulePath)).href) as { createRedisLimiter: typeof CreateRedisLimiter }
 const redis = await startLocalRedis()
-const client = new Redis(redis.url)
+const clients = [new Redis(redis.url), new Redis(redis.url)]
 const stats = new Redis(redis.url)
-await client.ping()
 let sent = 0
-const send = client.sendCommand.bind(client)
-client.sendCommand = (command, stream) => { sent++; return send(command, stream) }
+for (const client of clients) {
+  await client.ping()
+  const send = client.sendCommand.bind(client)
+  client.sendCommand = (command, stream) => { sent++; return send(command, stream) }
+}
 try {
-  console.log(`${modulePath ?? 'src/queue/outbound-limiter.ts'}: ${CALLS} no-op calls, max ${MAX}, one process`)
-  for (const [name, scenario] of [['burst', burst], ['steady', steady]] as const) {
+  console.log(`${modulePath ?? 'src/queue/outbound-limiter.ts'}: ${CALLS} no-op calls, max ${MAX}`)
+  for (const [name, processes, scenario] of scenarios) {
     for (let rep = 0; rep < REPS; rep++) {
-      const limiter: Limiter = createRedisLimiter(client, `bench:limit:${name}:${rep}`, { max: MAX, leaseMs: 35_000 })
+      const limiters: Limiter[] = clients.slice(0, processes).map(client => createRedisLimiter(client, `bench:limit:${name}:${rep}`, { max: MAX, leaseMs: 35_000 }))
       const before = await serverCounters(stats)
       const sentBefore = sent
       const cpu = process.cpuUsage()
       const started = performance.now()
-      await scenario(limiter)
-      await limiter.close?.()
+      await scenario(limiters)
+      for (const limiter of limiters) await limiter.close?.()
       const ms = performance.now() - started
       const used = process.cpuUsage(cpu)
       const after = await serverCounters(stats)
@@ -74,7 +81,7 @@ try {
     }
   }
 } finally {
-  client.disconnect()
+  for (const client of clients) client.disconnect()
   stats.disconnect()
   await redis.stop()
 }
