@@ -53,7 +53,7 @@ export interface OutboundLimiter {
   /**
    * Gives back every idle permit (and each busy one as its call ends), fails the calls still waiting and stops
    * the timers. Later `run` calls fail. Call it on shutdown: permits not given back stop counting only after
-   * `leaseMs`.
+   * `leaseMs`. It waits for acquisitions already sent, so with Redis away bound it (settlesWithin).
    */
   close: () => Promise<void>
 }
@@ -74,7 +74,8 @@ type LeaseScripts = RedisClient & {
   renewOutboundPermits?: (key: string, contendersKey: string, now: number, expires: number, ttl: number, id: string, ...permits: string[]) => Promise<[number, string[]]>
 }
 
-class LimiterClosedError extends Error {
+/** `run` on a closed limiter, or a call still waiting for a permit when it closed. */
+export class LimiterClosedError extends Error {
   readonly code = 'PRV_ERR_LIMITER_CLOSED'
   constructor () {
     super('the outbound limiter is closed (the worker is shutting down)')
@@ -121,6 +122,7 @@ class SharedPermits implements OutboundLimiter {
   private pollTimer: NodeJS.Timeout | undefined
   private idleTimer: NodeJS.Timeout | undefined
   private renewTimer: NodeJS.Timeout | undefined
+  private renewing = false
   private closed = false
 
   private readonly contendersKey: string
@@ -154,7 +156,7 @@ class SharedPermits implements OutboundLimiter {
     this.idleTimer = undefined
     const err = new LimiterClosedError()
     for (let waiter = this.waiters.shift(); waiter !== undefined; waiter = this.waiters.shift()) waiter.reject(err)
-    // A permit won while closing is given back by release; wait for it so the set is clean once close resolves.
+    // A permit won while closing joins the idle ones: wait for it so the set is clean once close resolves.
     await Promise.all(this.acquisitions)
     await this.giveBack(this.idle.splice(0).map(p => p.permit))
   }
@@ -282,7 +284,9 @@ class SharedPermits implements OutboundLimiter {
 
   private async renew (): Promise<void> {
     const permits = [...this.held]
-    if (permits.length === 0) return
+    // With Redis away a worker connection queues commands: one renewal waiting is enough.
+    if (permits.length === 0 || this.renewing) return
+    this.renewing = true
     const { leaseMs } = this.opts
     let others: number
     let missing: string[]
@@ -292,6 +296,8 @@ class SharedPermits implements OutboundLimiter {
     } catch {
       // The next renewal tries again; until then the permits keep the expiry they have.
       return
+    } finally {
+      this.renewing = false
     }
     this.contenders = others
     for (const permit of missing) this.drop(permit)
