@@ -9,7 +9,7 @@ import { createHandlerRegistry, type HandlerSetDeps } from '../provisioner/handl
 import type { SecretStore } from '../secrets/secret-store.js'
 import { quitOrDisconnect, settlesWithin } from './bounded-close.js'
 import { ComponentLock } from './component-lock.js'
-import { createRedisLimiter } from './outbound-limiter.js'
+import { createRedisLimiter, type OutboundLimiter } from './outbound-limiter.js'
 import { createRedisConnection } from './redis-connection.js'
 import { RedisKeys } from './redis-keys.js'
 import { RedisLogThrottle } from './redis-log-throttle.js'
@@ -46,13 +46,17 @@ export function startWorkerRuntime (config: Config, secrets: SecretStore, logger
   redisLog.watch(queue, 'worker queue')
   const store = new TaskStore(redis, keys, config.taskRetentionSeconds)
   const sections = config.handlers as Record<string, unknown>
+  // Closed at shutdown, so the permits this process holds go back at once instead of when their lease runs out.
+  const limiters: OutboundLimiter[] = []
   const registry = createHandlerRegistry(config, {
     ...deps,
     // Hash-tagged like every own key, so a module's multi-key scripts stay in one Redis Cluster slot.
     shared: { redis, keyPrefix: keys.tagged },
     limiterFor: (module) => {
       const limits = module.outboundLimits(sections[module.id])
-      return createRedisLimiter(redis, keys.limiter(module.id), { max: limits.maxConcurrent, leaseMs: limits.leaseMs })
+      const limiter = createRedisLimiter(redis, keys.limiter(module.id), { max: limits.maxConcurrent, leaseMs: limits.leaseMs })
+      limiters.push(limiter)
+      return limiter
     }
   })
   const engine = new TaskEngine({
@@ -103,6 +107,7 @@ export function startWorkerRuntime (config: Config, secrets: SecretStore, logger
       // Each step bounded: with Redis away, Queue.close and QUIT would wait for it forever. If the worker could
       // not close cleanly, Redis is not answering this process: drop the connection at once.
       const ms = clean ? 1_000 : 0
+      await settlesWithin(Promise.all(limiters.map(async (limiter) => { await limiter.close() })), ms)
       await settlesWithin(queue.close(), ms)
       for (const connection of [redis, queueConnection]) {
         if (clean) await quitOrDisconnect(connection, ms)
