@@ -4,10 +4,12 @@
  * Incorta); updateacl cannot be served (Incorta's public API does not manage sharing). This module assembles the
  * steps and reports the outcome; the loads live in incorta-schema-load and incorta-plan-load.
  */
+import { randomUUID } from 'node:crypto'
 import { AdapterError } from '../../errors.js'
 import type { ComponentInfo, ComponentOperation, Handler, Step } from '../handler.js'
 import { checkSpecific, checkUpstream } from './incorta-checks.js'
 import { tenantUiUrl } from './incorta-config.js'
+import { PLAN_EXECUTION, SCHEMA_LOAD } from './incorta-ledger.js'
 import { startPlan, waitPlan } from './incorta-plan-load.js'
 import { reverseProvision } from './incorta-reverse.js'
 import { prepareSchemas, startSchemas, waitSchemas } from './incorta-schema-load.js'
@@ -35,6 +37,7 @@ function provisionSteps (deps: IncortaHandlerDeps): Array<Step<IncortaState>> {
         const { tenant, target } = settingsOf(deps, ctx.component)
         ctx.state.tenant = tenant
         ctx.state.startedAt = nowOf(deps)
+        ctx.state.requestKey = randomUUID()
         return target.kind === 'schemas' ? await prepareSchemas(deps, ctx, target.schemaNames) : undefined
       }
     },
@@ -67,6 +70,9 @@ export function createIncortaHandler (deps: IncortaHandlerDeps): Handler<Incorta
       run: async (ctx) => {
         ctx.log.info('nothing in Incorta is deleted: this adapter only loads schemas or runs load plans that exist in Incorta, and creates nothing there')
         if (ctx.removeData) ctx.log.warn('removeData is true, but Incorta\'s public API cannot remove loaded data: the data stays in Incorta; remove it there if it must go')
+        // The component is gone: so are this service's records of the loads it started (nothing upstream to delete).
+        await ctx.ledger.forget(SCHEMA_LOAD)
+        await ctx.ledger.forget(PLAN_EXECUTION)
       }
     }],
     updateacl: [{

@@ -22,6 +22,11 @@ export interface LoadRecord {
 
 export interface IncortaState {
   tenant?: string
+  /**
+   * A random key of this request's load, made by the prepare step: the ledger records this request's start under
+   * it (incorta-ledger). Absent in a state prepared by a release without the ledger.
+   */
+  requestKey?: string
   /** Epoch ms (our clock) when this request began to load; `timeoutSeconds` counts from here. */
   startedAt?: number
   /** Epoch ms (our clock) just before the load was triggered: a load job counts only if it started after it. */
