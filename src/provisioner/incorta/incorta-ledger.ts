@@ -10,6 +10,7 @@
  * asks for a new load, so the record of an earlier request never stands for this one's.
  */
 import { randomUUID } from 'node:crypto'
+import type { OwnedResource } from '../handler.js'
 import { settingsOf, type Ctx, type IncortaHandlerDeps } from './incorta-state.js'
 
 export const SCHEMA_LOAD = 'schemaLoad'
@@ -18,9 +19,9 @@ export type RunKind = typeof SCHEMA_LOAD | typeof PLAN_EXECUTION
 
 export type OwnStart =
   /** The state was prepared by a release that kept no ledger: whether a start was sent is unknown. */
-  | { seen: 'unknown', sent: string }
-  /** This request announced no start: nothing of it reached Incorta. */
-  | { seen: 'none', sent: string }
+  | { seen: 'unknown', sent: string, earlier?: OwnedResource }
+  /** This request announced no start: nothing of it reached Incorta. `earlier`: the record of an earlier request. */
+  | { seen: 'none', sent: string, earlier?: OwnedResource }
   /** Announced, never recorded: the start may have reached Incorta before the worker stopped. */
   | { seen: 'announced', sent: string, at: number }
   /** Incorta answered this request's start (with the execution id, for a plan). */
@@ -33,9 +34,8 @@ export async function ownStart (deps: IncortaHandlerDeps, ctx: Ctx, kind: RunKin
   ctx.state.requestKey ??= randomUUID()
   const { tenant, target, loadSource } = settingsOf(deps, ctx.component)
   const sent = await ctx.ledger.fingerprint({ kind, tenant, target, loadSource: target.kind === 'schemas' ? loadSource : undefined, request: ctx.state.requestKey })
-  if (!prepared) return { seen: 'unknown', sent }
   const entry = (await ctx.ledger.read())[kind]
-  if (entry?.sent !== sent) return { seen: 'none', sent }
+  if (!prepared || entry?.sent !== sent) return { seen: prepared ? 'none' : 'unknown', sent, ...(entry === undefined ? {} : { earlier: entry }) }
   if (entry.creating !== undefined) return { seen: 'announced', sent, at: entry.creating }
   return entry.id === undefined ? { seen: 'recorded', sent } : { seen: 'recorded', sent, id: entry.id }
 }

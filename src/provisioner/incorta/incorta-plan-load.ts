@@ -10,8 +10,9 @@
  * two at a time), and the log says so.
  */
 import { PermanentUpstreamError } from '../../errors.js'
+import type { OwnedResource } from '../handler.js'
 import { ownStart, PLAN_EXECUTION } from './incorta-ledger.js'
-import { bodyExcerpt, isFailure, isTerminal, readPlanStatus } from './incorta-status.js'
+import { bodyExcerpt, isFailure, isTerminal, readPlanStatus, type PlanExecutionReading } from './incorta-status.js'
 import { clientFor, describeLoads, duration, nextWait, nowOf, settingsOf, timedOut, type Ctx, type IncortaHandlerDeps, type LoadRecord } from './incorta-state.js'
 
 type Wait = { waitMs: number } | undefined
@@ -26,6 +27,16 @@ export async function startPlan (deps: IncortaHandlerDeps, ctx: Ctx, loadPlanNam
   }
   const { tenant } = settingsOf(deps, ctx.component)
   const client = clientFor(deps, ctx.signal)
+  const blocking = ctx.state.blockingExecutionId
+  if (blocking !== undefined) {
+    // Waiting for a known execution is a read; asking to execute again would only be refused until it is over.
+    const reading = await executionReading(deps, ctx, blocking)
+    if (reading !== undefined && !isTerminal(reading.state)) {
+      return blockedWait(deps, ctx, loadPlanName, { log: `waits for execution ${blocking}, still ${reading.word}`, level: 'debug', kept: `execution ${blocking} kept running` })
+    }
+    ctx.state.blockingExecutionId = undefined
+    ctx.log.info(`load plan ${loadPlanName}: execution ${blocking} is ${reading === undefined ? 'no longer known to Incorta' : `over (${reading.word})`}; executing the plan`)
+  }
   const own = await ownStart(deps, ctx, PLAN_EXECUTION)
   if (own.seen === 'recorded' && own.id !== undefined) {
     if (await client.loadPlanStatus(tenant, own.id, ctx.signal) !== undefined) {
@@ -46,17 +57,61 @@ export async function startPlan (deps: IncortaHandlerDeps, ctx: Ctx, loadPlanNam
     ctx.log.info(`load plan ${loadPlanName} started in tenant ${tenant}: execution ${started.executionId}`)
     return undefined
   }
-  // Refused: nothing was started. An earlier announcement stays: its execution may be the one running.
-  if (own.seen !== 'announced') await ctx.ledger.forget(PLAN_EXECUTION)
-  const now = nowOf(deps)
-  ctx.state.blockedSince ??= now
+  // Refused: nothing was started. An announcement of this request stays (its execution may be the one running);
+  // otherwise the earlier request's record comes back.
+  const earlier = own.seen === 'none' || own.seen === 'unknown' ? own.earlier : undefined
+  if (own.seen !== 'announced') await (earlier === undefined ? ctx.ledger.forget(PLAN_EXECUTION) : ctx.ledger.write(PLAN_EXECUTION, earlier))
+  const running = await runningKnownExecution(deps, ctx, earlier)
+  if (running !== undefined) {
+    ctx.state.blockingExecutionId = running.id
+    return blockedWait(deps, ctx, loadPlanName, {
+      log: `is busy with execution ${running.id} (from ${running.from}), still ${running.word}; executing the plan once that one is over, reading its state by id until then`,
+      level: 'info',
+      kept: `execution ${running.id} kept running`
+    })
+  }
+  return blockedWait(deps, ctx, loadPlanName, {
+    log: `is already running another execution (${started.message}); starting it again once that one is over`,
+    level: 'info',
+    kept: `another execution kept running (${started.message})`
+  })
+}
+
+/** The plan's reading of that execution, or undefined when Incorta no longer knows it. */
+async function executionReading (deps: IncortaHandlerDeps, ctx: Ctx, executionId: string): Promise<PlanExecutionReading | { state: 'unknown', word: string } | undefined> {
+  const status = await clientFor(deps, ctx.signal).loadPlanStatus(settingsOf(deps, ctx.component).tenant, executionId, ctx.signal)
+  if (status === undefined) return undefined
+  // An unreadable state counts as still running, as everywhere (incorta-status).
+  return readPlanStatus(status.body) ?? { state: 'unknown', word: 'in a state not readable' }
+}
+
+/**
+ * Incorta runs one execution of a plan at a time and its refusal names none: when an execution this service
+ * knows of (an earlier request's, from the resource record or the deployed descriptor's privateInfo) is not
+ * over, it is the one running, and its end can be read by id instead of asked for by executing again.
+ */
+async function runningKnownExecution (deps: IncortaHandlerDeps, ctx: Ctx, earlier: OwnedResource | undefined): Promise<{ id: string, from: string, word: string } | undefined> {
+  const known: Array<{ id: string, from: string }> = []
+  if (earlier?.id !== undefined) known.push({ id: earlier.id, from: 'this service\'s resource record' })
+  const deployed = ctx.component.info?.privateInfo?.loadPlanExecutionId
+  if (typeof deployed === 'string' && deployed !== '' && !known.some((k) => k.id === deployed)) known.push({ id: deployed, from: 'the deployed descriptor\'s privateInfo' })
+  for (const { id, from } of known) {
+    const reading = await executionReading(deps, ctx, id)
+    if (reading !== undefined && !isTerminal(reading.state)) return { id, from, word: reading.word }
+  }
+  return undefined
+}
+
+/** Waits with a backoff that grows while the plan stays busy, failing once timeoutSeconds is over. */
+function blockedWait (deps: IncortaHandlerDeps, ctx: Ctx, loadPlanName: string, why: { log: string, level: 'info' | 'debug', kept: string }): Wait {
+  ctx.state.blockedSince ??= nowOf(deps)
   if (timedOut(deps, ctx)) {
-    throw new PermanentUpstreamError(`load plan ${loadPlanName} could not be started within ${duration(settingsOf(deps, ctx.component).timeoutMs)} (timeoutSeconds): another execution kept running (${started.message})`)
+    throw new PermanentUpstreamError(`load plan ${loadPlanName} could not be started within ${duration(settingsOf(deps, ctx.component).timeoutMs)} (timeoutSeconds): ${why.kept}`)
   }
   const poll = deps.config.pollIntervalMs
   const waitMs = ctx.state.blockedWaitMs === undefined ? poll : Math.min(Math.round(ctx.state.blockedWaitMs * 1.5), poll * MAX_BLOCKED_INTERVALS)
   ctx.state.blockedWaitMs = waitMs
-  ctx.log.info(`load plan ${loadPlanName} is already running another execution (${started.message}); starting it again once that one is over, next try in ${duration(waitMs)}`)
+  ctx.log[why.level](`load plan ${loadPlanName} ${why.log}, next try in ${duration(waitMs)}`)
   return { waitMs: nextWait(deps, ctx, waitMs) }
 }
 

@@ -37,6 +37,8 @@ export interface IncortaState {
   accepted?: boolean
   /** The load plan execution this request started. */
   executionId?: string
+  /** The earlier execution known to keep the plan busy: its end is read by id instead of executing again. */
+  blockingExecutionId?: string
   /** Epoch ms since when the plan keeps answering "already running", and the current backoff. */
   blockedSince?: number
   blockedWaitMs?: number

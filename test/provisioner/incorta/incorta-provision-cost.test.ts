@@ -214,3 +214,29 @@ t.test('unprovision forgets the records of the loads (nothing in Incorta to dele
   t.same(run.made, [])
   t.same(await ledger.read(), {})
 })
+
+t.test('a re-provision while the earlier request\'s execution still runs: refused once, then that execution is read by id until it ends, and the plan executed once', async (t) => {
+  const { sim, handler } = await setup(t, { runSteps: 12 })
+  const comp = component({ loadPlanName: 'nightly', waitForCompletion: false })
+  const first = await runSteps(handler, options(comp, ledgers.for('incorta', comp.id)))
+  const earlier = first.state.executionId
+  const again = await calls(sim, async () => await runSteps(handler, options(comp, ledgers.for('incorta', comp.id))))
+  t.equal(again.value.outcome?.result, 'OK')
+  t.same(posts(again.made), ['POST /load-plan/execute', 'POST /load-plan/execute'], 'one refused execute, then the one that starts it')
+  t.ok(again.made.slice(1, -1).every((c) => c === `GET /load-plan/status/${String(earlier)}`), 'in between, only reads of the running execution')
+  t.ok(again.value.logs.some((l) => l.message.startsWith(`load plan nightly is busy with execution ${String(earlier)} (from this service's resource record), still In Progress`)))
+  t.not(again.value.state.executionId, earlier)
+
+  // The same from the deployed descriptor's privateInfo, when this service has no record (another deployment's Redis).
+  const busy = await runSteps(handler, options(comp, ledgers.for('incorta', comp.id)))
+  const deployed = { ...component(comp.specific as Record<string, unknown>), info: { publicInfo: {}, privateInfo: busy.outcome?.info?.privateInfo ?? {} } }
+  const elsewhere = await calls(sim, async () => await runSteps(handler, options(deployed, ledgers.for('incorta', deployed.id))))
+  t.same(posts(elsewhere.made), ['POST /load-plan/execute', 'POST /load-plan/execute'])
+  t.ok(elsewhere.value.logs.some((l) => l.message.startsWith(`load plan nightly is busy with execution ${String(busy.state.executionId)} (from the deployed descriptor's privateInfo)`)))
+
+  // An execution no id is known of (started in Incorta by someone else) can only be asked about by executing again.
+  sim.executeOutOfBand('nightly')
+  const blind = await calls(sim, async () => await runSteps(handler, options(component(comp.specific as Record<string, unknown>), ledgers.for('incorta', 'blind'))))
+  t.ok(posts(blind.made).length > 2, 'refused executes until it is over')
+  t.comment(`plan busy for 12 steps: ${posts(again.made).length} POSTs and ${again.made.length} calls with the earlier execution's id known; ${posts(blind.made).length} POSTs and ${blind.made.length} calls without`)
+})
