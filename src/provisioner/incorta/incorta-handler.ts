@@ -1,8 +1,9 @@
 /**
  * The Incorta load handler (`urn:dmb:utm:incorta-load`): provisioning loads the component's schemas or executes
  * its load plan and follows it to the end; unprovisioning deletes nothing (the adapter creates nothing in
- * Incorta); updateacl cannot be served (Incorta's public API does not manage sharing). This module assembles the
- * steps and reports the outcome; the loads live in incorta-schema-load and incorta-plan-load.
+ * Incorta) and forgets the service's records of the loads it started (incorta-ledger); updateacl cannot be
+ * served (Incorta's public API does not manage sharing). This module assembles the steps and reports the
+ * outcome; the loads live in incorta-schema-load and incorta-plan-load.
  */
 import { randomUUID } from 'node:crypto'
 import { AdapterError } from '../../errors.js'
