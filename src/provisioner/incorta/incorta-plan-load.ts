@@ -61,7 +61,7 @@ export async function startPlan (deps: IncortaHandlerDeps, ctx: Ctx, loadPlanNam
   // otherwise the earlier request's record comes back.
   const earlier = own.seen === 'none' || own.seen === 'unknown' ? own.earlier : undefined
   if (own.seen !== 'announced') await (earlier === undefined ? ctx.ledger.forget(PLAN_EXECUTION) : ctx.ledger.write(PLAN_EXECUTION, earlier))
-  const running = await runningKnownExecution(deps, ctx, earlier)
+  const running = await runningKnownExecution(deps, ctx, loadPlanName, earlier)
   if (running !== undefined) {
     ctx.state.blockingExecutionId = running.id
     return blockedWait(deps, ctx, loadPlanName, {
@@ -87,17 +87,19 @@ async function executionReading (deps: IncortaHandlerDeps, ctx: Ctx, executionId
 
 /**
  * Incorta runs one execution of a plan at a time and its refusal names none: when an execution this service
- * knows of (an earlier request's, from the resource record or the deployed descriptor's privateInfo) is not
- * over, it is the one running, and its end can be read by id instead of asked for by executing again.
+ * knows of (an earlier request's, from the resource record or the deployed descriptor's privateInfo) is of
+ * this plan and not over, it is the one running, and its end can be read by id instead of asked for by executing
+ * again. A status body that names no plan cannot say so: then the plan is asked again, as for any execution.
  */
-async function runningKnownExecution (deps: IncortaHandlerDeps, ctx: Ctx, earlier: OwnedResource | undefined): Promise<{ id: string, from: string, word: string } | undefined> {
+async function runningKnownExecution (deps: IncortaHandlerDeps, ctx: Ctx, loadPlanName: string, earlier: OwnedResource | undefined): Promise<{ id: string, from: string, word: string } | undefined> {
   const known: Array<{ id: string, from: string }> = []
   if (earlier?.id !== undefined) known.push({ id: earlier.id, from: 'this service\'s resource record' })
   const deployed = ctx.component.info?.privateInfo?.loadPlanExecutionId
   if (typeof deployed === 'string' && deployed !== '' && !known.some((k) => k.id === deployed)) known.push({ id: deployed, from: 'the deployed descriptor\'s privateInfo' })
   for (const { id, from } of known) {
     const reading = await executionReading(deps, ctx, id)
-    if (reading !== undefined && !isTerminal(reading.state)) return { id, from, word: reading.word }
+    // Only an execution Incorta says is of this plan: the component may have named another plan before.
+    if (reading !== undefined && 'schemas' in reading && reading.planName === loadPlanName && !isTerminal(reading.state)) return { id, from, word: reading.word }
   }
   return undefined
 }

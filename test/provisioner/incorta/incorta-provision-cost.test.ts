@@ -15,7 +15,7 @@ import { INCORTA_DEFAULTS, type IncortaConfig } from '../../../src/provisioner/i
 import { createIncortaHandler, type IncortaState } from '../../../src/provisioner/incorta/incorta-handler.js'
 import { RedisKeys } from '../../../src/queue/redis-keys.js'
 import { RedisResourceLedgers } from '../../../src/queue/resource-ledger.js'
-import { startIncortaSimulator, type IncortaRequestRecord, type IncortaSimulator } from '../../../src/sandbox/incorta/incorta-simulator.js'
+import { startIncortaSimulator, type IncortaRequestRecord, type IncortaSimulator, type IncortaSimulatorOptions } from '../../../src/sandbox/incorta/incorta-simulator.js'
 import { runSteps, type KitOptions, type KitRun } from '../../helpers/handler-kit.js'
 import { deleteKeys, testRedis, uniquePrefix } from '../../helpers/redis-server.js'
 
@@ -38,9 +38,9 @@ function component (specific: Record<string, unknown>): Component {
 
 type Handler = ReturnType<typeof createIncortaHandler>
 
-async function setup (t: Test, clock: { runSteps?: number } = {}): Promise<{ sim: IncortaSimulator, config: IncortaConfig, handler: Handler }> {
+async function setup (t: Test, clock: { runSteps?: number } = {}, tenants?: IncortaSimulatorOptions['tenants']): Promise<{ sim: IncortaSimulator, config: IncortaConfig, handler: Handler }> {
   // Loads end at once unless runSteps says otherwise, and only API requests move time: counts do not depend on timing.
-  const sim = await startIncortaSimulator({ clock: { stepPerRequest: clock.runSteps !== undefined, queueSteps: 0, runSteps: clock.runSteps ?? 0 } })
+  const sim = await startIncortaSimulator({ tenants, clock: { stepPerRequest: clock.runSteps !== undefined, queueSteps: 0, runSteps: clock.runSteps ?? 0 } })
   t.teardown(() => sim.close())
   const config: IncortaConfig = { ...INCORTA_DEFAULTS, url: sim.url, tenant: sim.defaultTenant, pat: sim.pat, pollIntervalMs: 5, retryBaseMs: 2, requestTimeoutMs: 5000 }
   return { sim, config, handler: createIncortaHandler({ config, client: createIncortaClient(config) }) }
@@ -239,4 +239,16 @@ t.test('a re-provision while the earlier request\'s execution still runs: refuse
   const blind = await calls(sim, async () => await runSteps(handler, options(component(comp.specific as Record<string, unknown>), ledgers.for('incorta', 'blind'))))
   t.ok(posts(blind.made).length > 2, 'refused executes until it is over')
   t.comment(`plan busy for 12 steps: ${posts(again.made).length} POSTs and ${again.made.length} calls with the earlier execution's id known; ${posts(blind.made).length} POSTs and ${blind.made.length} calls without`)
+})
+
+t.test('a known execution of the plan the component named before is not waited for: the plan it names now is asked again', async (t) => {
+  const { sim, handler } = await setup(t, { runSteps: 12 }, { demo: { schemas: ['sales', 'hr'], loadPlans: { nightly: ['sales'], weekly: ['hr'] } } })
+  const comp = component({ loadPlanName: 'nightly', waitForCompletion: false })
+  const nightly = await runSteps(handler, options(comp, ledgers.for('incorta', comp.id)))
+  sim.executeOutOfBand('weekly')
+  const renamed = { ...comp, specific: { loadPlanName: 'weekly' } }
+  const run = await calls(sim, async () => await runSteps(handler, options(renamed, ledgers.for('incorta', comp.id))))
+  t.equal(run.value.outcome?.result, 'OK')
+  t.notOk(run.value.logs.some((l) => /is busy with execution/.test(l.message)), `not waiting for nightly's execution ${String(nightly.state.executionId)}`)
+  t.ok(posts(run.made).length > 2, 'weekly asked again until it was free')
 })
