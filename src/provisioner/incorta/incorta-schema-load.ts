@@ -5,11 +5,12 @@
  * (incorta-ledger). Run again after a kill, it starts nothing when the ledger holds the answer, starts the load
  * without looking when this request announced none, and otherwise looks each schema's jobs up by name and starts
  * only the schemas with no job of this request (so a kill during the call never loads a schema twice). `wait`
- * follows each schema's latest job of this request until every one is terminal. The waits return `{ waitMs }`; nothing holds a worker slot.
+ * follows each schema's latest job of this request until every one is terminal. The waits return `{ waitMs }`;
+ * nothing holds a worker slot.
  */
 import { PermanentUpstreamError } from '../../errors.js'
-import { bodyExcerpt, countsAsOurs, isFailure, isTerminal, readLoadAccepted, readSchemaStatus, readState, type LoadReading } from './incorta-status.js'
 import { ownStart, SCHEMA_LOAD } from './incorta-ledger.js'
+import { bodyExcerpt, countsAsOurs, isFailure, isTerminal, readLoadAccepted, readSchemaStatus, readState, type LoadReading } from './incorta-status.js'
 import { clientFor, describeLoads, duration, nextWait, nowOf, settingsOf, timedOut, type Ctx, type IncortaHandlerDeps, type LoadRecord } from './incorta-state.js'
 
 type Wait = { waitMs: number } | undefined
