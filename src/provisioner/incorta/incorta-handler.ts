@@ -39,6 +39,10 @@ function provisionSteps (deps: IncortaHandlerDeps): Array<Step<IncortaState>> {
         ctx.state.tenant = tenant
         ctx.state.startedAt = nowOf(deps)
         ctx.state.requestKey = randomUUID()
+        // Nothing is compared or updated in Incorta: its public API changes no schema, data source or load plan.
+        ctx.log.info(target.kind === 'schemas'
+          ? `schemas ${target.schemaNames.join(', ')} left as they are in Incorta (this adapter changes no schema); this provision loads them`
+          : `load plan ${target.loadPlanName} left as it is in Incorta (this adapter changes no load plan); this provision executes it`)
         return target.kind === 'schemas' ? await prepareSchemas(deps, ctx, target.schemaNames) : undefined
       }
     },

@@ -84,6 +84,7 @@ t.test('a re-provision loads again at the cost of the first: each schema read be
   t.same(again.made, expected, 'unchanged re-provision: the same 2N+1 calls')
   t.same(posts(again.made), ['POST /schema/load'], 'its one POST is the load a provision asks for; nothing else is sent')
   t.notOk(again.value.logs.some((l) => /looking each schema's load jobs up/.test(l.message)), 'no schema was looked up again before the load')
+  t.ok(again.value.logs.some((l) => l.message === 'schemas sales, hr left as they are in Incorta (this adapter changes no schema); this provision loads them'))
   t.same(sim.model.allJobs('demo').map((j) => j.schemaName).sort(), ['hr', 'hr', 'sales', 'sales'], 'one new load job per schema each time')
 
   // As a release without the ledger ran it: the start step cannot know whether it sent the load, so it reads every schema again.
