@@ -18,6 +18,21 @@ t.test('schemas load: COMPLETED with what was loaded, the final states and a lin
   t.notMatch(JSON.stringify(status), incorta.pat, 'the PAT never reaches the reply')
 })
 
+t.test('an unchanged re-provision through the service: the calls of the first, each schema read before and after its one load', async (t) => {
+  // Loads end at once: the counts do not depend on how many polls a load takes. Not sales: the 5xx test counts
+  // its jobs, and the simulator keeps ten per schema.
+  const { queueSteps, runSteps } = incorta.model.clock.settings
+  Object.assign(incorta.model.clock.settings, { queueSteps: 0, runSteps: 0 })
+  t.teardown(() => { Object.assign(incorta.model.clock.settings, { queueSteps, runSteps }) })
+  const expected = ['GET /schema/orders/status', 'GET /schema/hr/status', 'POST /schema/load', 'GET /schema/orders/status', 'GET /schema/hr/status']
+  for (const round of ['first', 'unchanged re-provision']) {
+    const before = incorta.requests.length
+    const status = await provision({ schemaNames: ['orders', 'hr'] })
+    t.equal(status.status, 'COMPLETED', status.result)
+    t.same(incorta.requests.slice(before).map((r) => `${r.method} ${r.path.replace('/incorta/api/v2/demo', '')}`), expected, round)
+  }
+})
+
 t.test('a load plan: COMPLETED, the execution id in privateInfo', async (t) => {
   const status = await provision({ loadPlanName: 'nightly' })
   t.equal(status.status, 'COMPLETED', status.result)

@@ -26,8 +26,11 @@ export interface IncortaClient {
   schemaStatus: (tenant: string, schemaName: string, signal?: AbortSignal) => Promise<unknown>
   /** 400 INC_05290501 (another execution of the plan runs) comes back as `alreadyRunning`. */
   executeLoadPlan: (tenant: string, loadPlanName: string, signal?: AbortSignal) => Promise<ExecuteResult>
-  /** The raw `/load-plan/status/{id}?level=3` body (plan, groups and schemas). */
-  loadPlanStatus: (tenant: string, executionId: string, signal?: AbortSignal) => Promise<unknown>
+  /**
+   * The raw `/load-plan/status/{id}?level=3` body (plan, groups and schemas); undefined when Incorta answers 404,
+   * i.e. no longer knows the execution (not confirmed on a real cluster: the simulator answers so).
+   */
+  loadPlanStatus: (tenant: string, executionId: string, signal?: AbortSignal) => Promise<{ body: unknown } | undefined>
 }
 
 /** `/schema/list` takes at most 200 per page. */
@@ -86,8 +89,12 @@ export function incortaClientFromHttp (http: UpstreamHttp, hints: { auth: Incort
       }
       return { executionId: String(id) }
     }),
-    loadPlanStatus: async (tenant, executionId, signal) => await guard(async () =>
-      (await http.request<unknown>({ method: 'GET', path: `${t(tenant)}/load-plan/status/${encodeURIComponent(executionId)}`, route: '/{tenant}/load-plan/status/{id}', query: { level: 3 }, signal })).body)
+    loadPlanStatus: async (tenant, executionId, signal) => await guard(async () => {
+      const res = await http.request<unknown>({
+        method: 'GET', path: `${t(tenant)}/load-plan/status/${encodeURIComponent(executionId)}`, route: '/{tenant}/load-plan/status/{id}', query: { level: 3 }, signal, okStatuses: [404]
+      })
+      return res.status === 404 ? undefined : { body: res.body }
+    })
   }
 }
 

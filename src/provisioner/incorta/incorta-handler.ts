@@ -1,13 +1,16 @@
 /**
  * The Incorta load handler (`urn:dmb:utm:incorta-load`): provisioning loads the component's schemas or executes
  * its load plan and follows it to the end; unprovisioning deletes nothing (the adapter creates nothing in
- * Incorta); updateacl cannot be served (Incorta's public API does not manage sharing). This module assembles the
- * steps and reports the outcome; the loads live in incorta-schema-load and incorta-plan-load.
+ * Incorta) and forgets the service's records of the loads it started (incorta-ledger); updateacl cannot be
+ * served (Incorta's public API does not manage sharing). This module assembles the steps and reports the
+ * outcome; the loads live in incorta-schema-load and incorta-plan-load.
  */
+import { randomUUID } from 'node:crypto'
 import { AdapterError } from '../../errors.js'
 import type { ComponentInfo, ComponentOperation, Handler, Step } from '../handler.js'
 import { checkSpecific, checkUpstream } from './incorta-checks.js'
 import { tenantUiUrl } from './incorta-config.js'
+import { PLAN_EXECUTION, SCHEMA_LOAD } from './incorta-ledger.js'
 import { startPlan, waitPlan } from './incorta-plan-load.js'
 import { reverseProvision } from './incorta-reverse.js'
 import { prepareSchemas, startSchemas, waitSchemas } from './incorta-schema-load.js'
@@ -35,6 +38,11 @@ function provisionSteps (deps: IncortaHandlerDeps): Array<Step<IncortaState>> {
         const { tenant, target } = settingsOf(deps, ctx.component)
         ctx.state.tenant = tenant
         ctx.state.startedAt = nowOf(deps)
+        ctx.state.requestKey = randomUUID()
+        // Nothing is compared or updated in Incorta: its public API changes no schema, data source or load plan.
+        ctx.log.info(target.kind === 'schemas'
+          ? `schemas ${target.schemaNames.join(', ')} left as they are in Incorta (this adapter changes no schema); this provision loads them`
+          : `load plan ${target.loadPlanName} left as it is in Incorta (this adapter changes no load plan); this provision executes it`)
         return target.kind === 'schemas' ? await prepareSchemas(deps, ctx, target.schemaNames) : undefined
       }
     },
@@ -67,6 +75,9 @@ export function createIncortaHandler (deps: IncortaHandlerDeps): Handler<Incorta
       run: async (ctx) => {
         ctx.log.info('nothing in Incorta is deleted: this adapter only loads schemas or runs load plans that exist in Incorta, and creates nothing there')
         if (ctx.removeData) ctx.log.warn('removeData is true, but Incorta\'s public API cannot remove loaded data: the data stays in Incorta; remove it there if it must go')
+        // The component is gone: so are this service's records of the loads it started (nothing upstream to delete).
+        await ctx.ledger.forget(SCHEMA_LOAD)
+        await ctx.ledger.forget(PLAN_EXECUTION)
       }
     }],
     updateacl: [{

@@ -1,11 +1,15 @@
 /**
  * Loading a list of schemas. Incorta's `/schema/load` returns no job id, so a load job is recognised by time:
  * `prepare` records each schema's latest job and the trigger time (checkpointed before anything is started),
- * `start` starts the load for the schemas that have no job of this request yet (a re-run after a kill finds the
- * job its first run started and does not start another), `wait` follows each schema's latest job of this
- * request until every one is terminal. The waits return `{ waitMs }`; nothing holds a worker slot.
+ * `start` announces the load in the service's resource ledger, sends it, and records Incorta's answer
+ * (incorta-ledger). Run again after a kill, it starts nothing when the ledger holds the answer, starts the load
+ * without looking when this request announced none, and otherwise looks each schema's jobs up by name and starts
+ * only the schemas with no job of this request (so a kill during the call never loads a schema twice). `wait`
+ * follows each schema's latest job of this request until every one is terminal. The waits return `{ waitMs }`;
+ * nothing holds a worker slot.
  */
 import { PermanentUpstreamError } from '../../errors.js'
+import { ownStart, SCHEMA_LOAD } from './incorta-ledger.js'
 import { bodyExcerpt, countsAsOurs, isFailure, isTerminal, readLoadAccepted, readSchemaStatus, readState, type LoadReading } from './incorta-status.js'
 import { clientFor, describeLoads, duration, nextWait, nowOf, settingsOf, timedOut, type Ctx, type IncortaHandlerDeps, type LoadRecord } from './incorta-state.js'
 
@@ -36,6 +40,38 @@ export async function prepareSchemas (deps: IncortaHandlerDeps, ctx: Ctx, schema
 export async function startSchemas (deps: IncortaHandlerDeps, ctx: Ctx, schemaNames: string[]): Promise<Wait> {
   if (ctx.state.accepted === true) return undefined
   const { tenant, loadSource } = settingsOf(deps, ctx.component)
+  const done = (): undefined => {
+    ctx.state.accepted = true
+    ctx.state.loads = Object.fromEntries(schemaNames.map((s) => [s, { state: 'not-started' } satisfies LoadRecord]))
+    return undefined
+  }
+  const own = await ownStart(deps, ctx, SCHEMA_LOAD)
+  if (own.seen === 'recorded') {
+    ctx.log.info(`Incorta accepted this request's load of ${schemaNames.join(', ')} before the step was checkpointed (this service's resource record says so); not starting another`)
+    return done()
+  }
+  // Only a start that may have been sent needs the schemas looked up: without one, none has a job of this request.
+  const missing = own.seen === 'none' ? schemaNames : await withoutOwnJob(deps, ctx, tenant, schemaNames, own.seen)
+  if (missing.length > 0) {
+    await ctx.ledger.write(SCHEMA_LOAD, { creating: nowOf(deps), sent: own.sent })
+    const answer = readLoadAccepted(await clientFor(deps, ctx.signal).startSchemaLoad(tenant, missing, loadSource, ctx.signal))
+    await ctx.ledger.write(SCHEMA_LOAD, { sent: own.sent })
+    // A load refused on the spot never shows up as a load job: waiting for it would only end at the timeout.
+    const refused = missing.filter((s) => isFailure(readState(answer[s])))
+    if (refused.length > 0) {
+      throw new PermanentUpstreamError(`Incorta did not start the load of ${refused.map((s) => `${s} (${answer[s] ?? ''})`).join(', ')}`)
+    }
+    const words = missing.map((s) => answer[s] === undefined ? s : `${s} (${answer[s]})`).join(', ')
+    ctx.log.info(`Incorta accepted the ${loadSource} load of ${words} in tenant ${tenant}`)
+  }
+  return done()
+}
+
+/** The schemas with no load job of this request yet, each looked up by name (Incorta gives a load no id). */
+async function withoutOwnJob (deps: IncortaHandlerDeps, ctx: Ctx, tenant: string, schemaNames: string[], why: 'announced' | 'unknown'): Promise<string[]> {
+  ctx.log.info(why === 'announced'
+    ? 'this request\'s load may have reached Incorta before the worker stopped (announced in this service\'s resource record, never recorded): looking each schema\'s load jobs up'
+    : 'this load was prepared by a release that kept no resource record: looking each schema\'s load jobs up')
   const triggeredAt = ctx.state.triggeredAt ?? nowOf(deps)
   const missing: string[] = []
   for (const schema of schemaNames) {
@@ -46,19 +82,7 @@ export async function startSchemas (deps: IncortaHandlerDeps, ctx: Ctx, schemaNa
       missing.push(schema)
     }
   }
-  if (missing.length > 0) {
-    const answer = readLoadAccepted(await clientFor(deps, ctx.signal).startSchemaLoad(tenant, missing, loadSource, ctx.signal))
-    // A load refused on the spot never shows up as a load job: waiting for it would only end at the timeout.
-    const refused = missing.filter((s) => isFailure(readState(answer[s])))
-    if (refused.length > 0) {
-      throw new PermanentUpstreamError(`Incorta did not start the load of ${refused.map((s) => `${s} (${answer[s] ?? ''})`).join(', ')}`)
-    }
-    const words = missing.map((s) => answer[s] === undefined ? s : `${s} (${answer[s]})`).join(', ')
-    ctx.log.info(`Incorta accepted the ${loadSource} load of ${words} in tenant ${tenant}`)
-  }
-  ctx.state.accepted = true
-  ctx.state.loads = Object.fromEntries(schemaNames.map((s) => [s, { state: 'not-started' } satisfies LoadRecord]))
-  return undefined
+  return missing
 }
 
 export async function waitSchemas (deps: IncortaHandlerDeps, ctx: Ctx, schemaNames: string[]): Promise<Wait> {

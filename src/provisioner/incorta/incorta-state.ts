@@ -22,6 +22,11 @@ export interface LoadRecord {
 
 export interface IncortaState {
   tenant?: string
+  /**
+   * A random key of this request's load, made by the prepare step: the ledger records this request's start under
+   * it (incorta-ledger). Absent in a state prepared by a release without the ledger.
+   */
+  requestKey?: string
   /** Epoch ms (our clock) when this request began to load; `timeoutSeconds` counts from here. */
   startedAt?: number
   /** Epoch ms (our clock) just before the load was triggered: a load job counts only if it started after it. */
@@ -32,6 +37,8 @@ export interface IncortaState {
   accepted?: boolean
   /** The load plan execution this request started. */
   executionId?: string
+  /** The earlier execution known to keep the plan busy: its end is read by id instead of executing again. */
+  blockingExecutionId?: string
   /** Epoch ms since when the plan keeps answering "already running", and the current backoff. */
   blockedSince?: number
   blockedWaitMs?: number

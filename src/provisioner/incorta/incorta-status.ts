@@ -23,6 +23,8 @@ export interface LoadReading {
 export interface SchemaLoadReading extends LoadReading { schemaName: string }
 
 export interface PlanExecutionReading extends LoadReading {
+  /** The plan's name, when the execution's own object names it (a key naming a plan and a name). */
+  planName?: string
   /** Per schema, when the body lists them (level 3 and up). */
   schemas: SchemaLoadReading[]
 }
@@ -157,7 +159,7 @@ export function readLoadAccepted (body: unknown): Record<string, string> {
   return Object.fromEntries(Object.entries(status).filter((e): e is [string, string] => typeof e[1] === 'string'))
 }
 
-/** A `/load-plan/status/{id}` body: the execution's own state (the shallowest one) and its schemas' when listed. */
+/** A `/load-plan/status/{id}` body: the execution's own state (the shallowest one), its plan's name and its schemas' when listed. */
 export function readPlanStatus (body: unknown): PlanExecutionReading | undefined {
   const all = candidates(body)
   const schemas: SchemaLoadReading[] = []
@@ -169,7 +171,8 @@ export function readPlanStatus (body: unknown): PlanExecutionReading | undefined
   }
   const own = others.filter((c) => c.state !== 'unknown')[0] ?? others[0]
   if (own === undefined) return undefined
-  return { ...strip(own), schemas }
+  const planName = Object.entries(own.node).find(([k, v]) => /plan/i.test(k) && /name$/i.test(k) && typeof v === 'string')?.[1]
+  return { ...strip(own), ...(typeof planName === 'string' ? { planName } : {}), schemas }
 }
 
 function findKey (body: unknown, lowerKey: string, depth = 0): unknown {

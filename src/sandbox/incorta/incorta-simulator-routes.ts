@@ -107,6 +107,7 @@ function planStatus ({ query, tenant, model, style }: ApiRequest, rawId: string)
   if (!Number.isInteger(level) || level < 1 || level > 4) throw bad('level must be 1, 2, 3 or 4.')
   const execution = /^\d+$/.test(rawId) ? tenant.executions.get(Number(rawId)) : undefined
   const plan = execution === undefined ? undefined : tenant.plans.get(execution.planName)
-  if (execution === undefined || plan === undefined) throw new IncortaProblem(400, INC.executionNotFound, `Load plan execution [${rawId}] does not exist.`)
+  // 404 for an id it does not know, as the handler's id lookups expect (a stand-in, like the code).
+  if (execution === undefined || plan === undefined) throw new IncortaProblem(404, INC.executionNotFound, `Load plan execution [${rawId}] does not exist.`)
   return { status: 200, body: loadPlanStatusBody(plan, execution, model.clock.step, level, style) }
 }

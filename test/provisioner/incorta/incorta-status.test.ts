@@ -65,8 +65,13 @@ t.test('load plan status: the execution state is the shallowest, schemas with th
     model.clock.advance(4)
     const done = readPlanStatus(loadPlanStatusBody(plan, ex, model.clock.step, 3, style))
     t.equal(done?.state, 'interrupted')
+    t.equal(done?.planName, 'nightly')
     t.same(done?.schemas.map((s) => [s.schemaName, s.state, s.message]), [['sales', 'succeeded', undefined], ['hr', 'interrupted', 'stopped by an admin']])
   }
+})
+
+t.test('a plan status without a plan name reads without one', async (t) => {
+  t.same(readPlanStatus({ loadPlanExecutionId: 7, status: 'Running' }), { state: 'running', word: 'Running', schemas: [] })
 })
 
 t.test('the load answer gives a word per schema', async (t) => {
