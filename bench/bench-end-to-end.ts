@@ -19,7 +19,7 @@ export interface EndToEndOptions {
   syncMs?: number
   /** WORKER_CONCURRENCY. Default 32. */
   concurrency?: number
-  /** Print the service's RSS once this many tasks are done (and at the end). */
+  /** Record the service's RSS every time this many more tasks are done (and at the end). */
   rssAfter?: number
   /** Makes each request distinct (and its resources' names). */
   descriptor: (i: number) => string
@@ -107,13 +107,13 @@ export async function endToEnd (spawnService: SpawnService, env: Record<string, 
           pending.delete(t)
           done++
           if (status !== 'COMPLETED') failed++
-          if (opts.rssAfter !== undefined && done === opts.rssAfter) rss.push([done, rssMb(service.child.pid)])
+          if (opts.rssAfter !== undefined && done % opts.rssAfter === 0) rss.push([done, rssMb(service.child.pid)])
         }
         if (pending.size > 0) await new Promise(resolve => setTimeout(resolve, 50))
       }
     }
     const seconds = (Date.now() - started) / 1000
-    if (opts.rssAfter !== undefined) rss.push([done, rssMb(service.child.pid)])
+    if (opts.rssAfter !== undefined && rss[rss.length - 1]?.[0] !== done) rss.push([done, rssMb(service.child.pid)])
     const calls = sim.requests.slice(before).filter((r) => !r.path.endsWith('/applications/token')).length
     const cpuMsPerComponent = (cpuMs(service.child.pid) - cpuBefore) / opts.components
     return { seconds, perSecond: opts.components / seconds, failed, callsPerComponent: calls / opts.components, rss, cpuMsPerComponent }

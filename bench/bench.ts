@@ -159,6 +159,10 @@ try {
     const [first, last] = [r.rss[0], r.rss[r.rss.length - 1]]
     if (first !== undefined && last !== undefined) {
       console.log(`RSS after ${first[0]} tasks: ${first[1]} MB; after ${last[0]}: ${last[1]} MB (${(100 * (last[1] - first[1]) / first[1]).toFixed(1)} %, goal within 10 %); ${r.perSecond.toFixed(1)} tasks/s, ${r.failed} failed`)
+      // V8 sizes its heap to the allocation rate during the first thousands of tasks: the curve tells warm-up from growth.
+      console.log(`RSS every 1,000 tasks (MB): ${r.rss.map(([, mb]) => mb).join(' ')}`)
+      const half = r.rss[Math.floor(r.rss.length / 2) - 1]
+      if (half !== undefined) console.log(`after ${half[0]} tasks: ${half[1]} MB; after ${last[0]}: ${last[1]} MB (${(100 * (last[1] - half[1]) / half[1]).toFixed(1)} %)`)
     }
   }
   await deleteKeys(redis.url, `${prefix}-e2e`)
