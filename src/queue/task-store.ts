@@ -44,12 +44,15 @@ export class TaskStore {
    * explicit pipeline would be a write of its own each time).
    */
   async saveCheckpoint (token: string, componentId: string, checkpoint: ComponentCheckpoint, logs: TaskLogEntry[] = []): Promise<void> {
-    const writes: Array<Promise<unknown>> = []
-    if (logs.length > 0) {
-      writes.push(this.redis.rpush(this.logsKey(token), ...logs.map(e => JSON.stringify(e))), this.redis.ltrim(this.logsKey(token), -MAX_LOG_ENTRIES, -1))
-    }
-    writes.push(this.redis.hset(this.checkpointsKey(token), componentId, JSON.stringify(checkpoint)))
+    const writes: Array<Promise<unknown>> = [this.redis.hset(this.checkpointsKey(token), componentId, JSON.stringify(checkpoint))]
+    if (logs.length > 0) writes.push(this.pushLogs(token, logs))
     await Promise.all(writes)
+  }
+
+  /** Appends, then trims only when RPUSH says the cap was passed (almost never: one command, not two). */
+  private async pushLogs (token: string, entries: TaskLogEntry[]): Promise<void> {
+    const length = await this.redis.rpush(this.logsKey(token), ...entries.map(e => JSON.stringify(e)))
+    if (length > MAX_LOG_ENTRIES) await this.redis.ltrim(this.logsKey(token), -MAX_LOG_ENTRIES, -1)
   }
 
   /** The checkpoints written since the job was added; a component absent here is still as the job data has it. */
@@ -85,11 +88,7 @@ export class TaskStore {
   }
 
   async appendLogs (token: string, entries: TaskLogEntry[]): Promise<void> {
-    if (entries.length === 0) return
-    await this.redis.multi()
-      .rpush(this.logsKey(token), ...entries.map(e => JSON.stringify(e)))
-      .ltrim(this.logsKey(token), -MAX_LOG_ENTRIES, -1)
-      .exec()
+    if (entries.length > 0) await this.pushLogs(token, entries)
   }
 
   /** Lets an identical request start a new task again (only if the entry still points at this task). */
