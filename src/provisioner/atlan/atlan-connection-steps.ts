@@ -137,7 +137,7 @@ async function ensureConnection (deps: AtlanHandlerDeps, ctx: Ctx): Promise<Step
   const tokenUser = ctx.state.apiToken?.username
   const usable = (e: AtlanEntity | undefined): AtlanEntity | undefined => e?.status === 'DELETED' || e?.attributes.name !== spec.name ? undefined : e
 
-  let existing = (await readKnown(client, ctx, 'Connection', spec.name, knownGuids(ctx, ctx.state.connection?.guid, owned, 'connectionGuid')))?.entity
+  let existing = (await readKnown(deps, ctx, 'Connection', spec.name, knownGuids(ctx, ctx.state.connection?.guid, owned, 'connectionGuid')))?.entity
   const planned = ctx.state.plannedQualifiedName
   if (existing === undefined && planned !== undefined && owned?.id === undefined) {
     // A direct read, not a search: it sees a connection an interrupted run of this step wrote a moment ago (this

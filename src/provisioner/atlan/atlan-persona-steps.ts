@@ -33,7 +33,7 @@ export async function findPersona (deps: AtlanHandlerDeps, ctx: Ctx, owned: Owne
   const spec = specificOf(ctx.component).persona
   if (spec === undefined) return undefined
   const client = clientFor(deps, ctx.signal)
-  const known = await readKnown(client, ctx, 'Persona', spec.name, knownGuids(ctx, ctx.state.persona?.guid, owned, 'personaGuid'))
+  const known = await readKnown(deps, ctx, 'Persona', spec.name, knownGuids(ctx, ctx.state.persona?.guid, owned, 'personaGuid'))
   if (known !== undefined) return known
   const found = await client.findByExactName('Persona', spec.name, [], ctx.signal)
   if (found.length === 0) {

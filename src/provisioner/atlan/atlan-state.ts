@@ -129,10 +129,21 @@ export function knownGuids (ctx: Ctx, checkpointed: string | undefined, owned: O
  * The first known guid Atlan still holds as an active `typeName` named `name`, read directly (with its policies
  * and other referred entities), or undefined; each guid that no longer fits is logged as a fall-back to the name.
  */
-export async function readKnown (client: AtlanClient, ctx: Ctx, typeName: string, name: string, known: KnownGuid[]): Promise<{ entity: AtlanEntity, referredEntities: Record<string, AtlanEntity> } | undefined> {
+export async function readKnown (deps: AtlanHandlerDeps, ctx: Ctx, typeName: string, name: string, known: KnownGuid[]): Promise<{ entity: AtlanEntity, referredEntities: Record<string, AtlanEntity> } | undefined> {
+  const client = clientFor(deps, ctx.signal)
   const label = typeName === 'Connection' ? 'connection' : typeName.toLowerCase()
   for (const { guid, from } of known) {
-    const read = await client.getByGuid(guid, ctx.signal)
+    let read
+    try {
+      read = await client.getByGuid(guid, ctx.signal)
+    } catch (err) {
+      // A fresh connection of this name that this service made answers 403 for a while: the step waits for it.
+      // Any other guid this service may not read (another component's connection, a record gone stale) is no
+      // reason to fail: the name decides.
+      if (!(err instanceof PermanentUpstreamError) || err.upstreamStatus !== 403 || await rideOutFreshConnection(deps, ctx, err) !== undefined) throw err
+      ctx.log.info(`${label} ${guid} (from ${from}) is not readable by this service (403); looking it up by name "${name}"`)
+      continue
+    }
     const entity = read?.entity
     if (read !== undefined && entity?.typeName === typeName && entity.status !== 'DELETED' && entity.attributes.name === name) return read
     const why = entity === undefined
