@@ -37,17 +37,23 @@ export function reconcileAdminsStep (deps: AtlanHandlerDeps): Step<AtlanState> {
 }
 
 export function connectionSteps (deps: AtlanHandlerDeps): Array<Step<AtlanState>> {
+  // This service's own user is fixed by the credentials it started with: asked once per process, not per task.
+  let own: Promise<string> | undefined
+  const ownUsername = async (ctx: Ctx): Promise<string> => {
+    own ??= clientFor(deps, ctx.signal).currentUser(ctx.signal).then((me) => me.username)
+    own.catch(() => { own = undefined })
+    return await own
+  }
   return [
-    { name: 'resolve-identity', run: async (ctx) => { await resolveIdentity(deps, ctx) } },
+    { name: 'resolve-identity', run: async (ctx) => { await resolveIdentity(deps, ctx, await ownUsername(ctx)) } },
     { name: 'plan-connection', run: async (ctx) => await onFreshConnection(deps, ctx, async () => { await planConnection(deps, ctx) }) },
     { name: 'ensure-connection', run: async (ctx) => await onFreshConnection(deps, ctx, async () => await ensureConnection(deps, ctx)) }
   ]
 }
 
-async function resolveIdentity (deps: AtlanHandlerDeps, ctx: Ctx): Promise<void> {
+async function resolveIdentity (deps: AtlanHandlerDeps, ctx: Ctx, ownUsername: string): Promise<void> {
   const client = clientFor(deps, ctx.signal)
-  const me = await client.currentUser(ctx.signal)
-  ctx.state.ownUsername = me.username
+  ctx.state.ownUsername = ownUsername
   const guid = specificOf(ctx.component).apiTokenGuid
   if (guid !== undefined) {
     const key = await client.apiKeyById(guid, ctx.signal)
@@ -56,7 +62,7 @@ async function resolveIdentity (deps: AtlanHandlerDeps, ctx: Ctx): Promise<void>
     }
     ctx.state.apiToken = { ...ctx.state.apiToken, guid, username: `service-account-${key.clientId}` }
   }
-  ctx.log.info(`acting in Atlan as ${me.username}`)
+  ctx.log.info(`acting in Atlan as ${ownUsername}`)
 }
 
 /** The Connection of that exact name (and connector), or undefined; two of them are a conflict. */

@@ -83,8 +83,8 @@ function handlerFor (sim: AtlanSimulator): ReturnType<typeof createAtlanHandler>
   })
 }
 
-async function provision (sim: AtlanSimulator, comp: Component, ledger: ResourceLedger, control: KitControl = {}): Promise<KitRun<AtlanState>> {
-  return await runSteps(handlerFor(sim), { operation: 'provision', component: comp, dataProduct: DP, ledger, maxWaitMs: 5 }, control)
+async function provision (sim: AtlanSimulator, comp: Component, ledger: ResourceLedger, control: KitControl = {}, handler = handlerFor(sim)): Promise<KitRun<AtlanState>> {
+  return await runSteps(handler, { operation: 'provision', component: comp, dataProduct: DP, ledger, maxWaitMs: 5 }, control)
 }
 
 async function calls<T> (sim: AtlanSimulator, run: () => Promise<T>): Promise<{ made: AtlanRequestRecord[], result: T }> {
@@ -137,6 +137,21 @@ t.test('an unchanged re-provision in a new process finds everything by guid: no 
   const stored = await redis.hgetall(keys.ownedResources('atlan', comp.id))
   t.same(Object.keys(stored).sort(), ['connection', 'persona', 'policies'])
   for (const raw of Object.values(stored)) t.same(Object.keys(JSON.parse(raw) as object).filter((k) => !['id', 'sent'].includes(k)), [], 'ids and fingerprints only')
+})
+
+t.test('in the same process a re-provision does not ask Atlan again who this service is', async (t) => {
+  const sim = await simulator(t)
+  const comp = component({ apiTokenGuid: sim.otherApiKey.id })
+  const ledger = ledgers.for('atlan', comp.id)
+  const handler = handlerFor(sim)
+  const first = await calls(sim, async () => await provision(sim, comp, ledger, {}, handler))
+  const again = await calls(sim, async () => await provision(sim, comp, ledger, {}, handler))
+  t.ok(again.result.outcome)
+  t.equal(first.made.filter((r) => r.path === '/api/service/users/current').length, 1)
+  t.same(again.made.filter((r) => r.path === '/api/service/users/current'), [], 'its own user is known')
+  t.same(writes(again.made), [])
+  t.ok(again.made.length <= 3, `${again.made.length} calls: ${listing(again.made)}`)
+  t.comment(`Atlan calls in one process: first provision ${first.made.length}, unchanged re-provision ${again.made.length}`)
 })
 
 t.test('the deployed descriptor\'s privateInfo guids are used when the service has no record', async (t) => {
