@@ -14,10 +14,8 @@ import type { StepOutcome, Step } from '../handler.js'
 import type { AtlanEntity } from './atlan-client.js'
 import { mapPrincipals } from './atlan-principals.js'
 import { adminRefs } from './atlan-schema.js'
-import {
-  announcedCreateWait, clientFor, knownGuids, listed, nowOf, onFreshConnection, readKnown, sameSet, specificOf,
-  type AtlanHandlerDeps, type AtlanState, type Ctx
-} from './atlan-state.js'
+import { announcedCreateWait, knownGuids, readKnown } from './atlan-owned-resources.js'
+import { clientFor, listed, nowOf, onFreshConnection, sameSet, specificOf, type AtlanHandlerDeps, type AtlanState, type Ctx } from './atlan-state.js'
 
 const CONNECTION_ATTRIBUTES = ['adminUsers', 'adminGroups', 'adminRoles', 'connectorName', 'category']
 

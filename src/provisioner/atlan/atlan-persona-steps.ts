@@ -13,9 +13,9 @@ import { PermanentUpstreamError } from '../../errors.js'
 import type { OwnedResource, Step, StepOutcome } from '../handler.js'
 import type { AtlanEntity, EntityBody, EntityWithReferences } from './atlan-client.js'
 import { personaActions, type PersonaSpec } from './atlan-schema.js'
+import { announcedCreateWait, knownGuids, readKnown } from './atlan-owned-resources.js'
 import {
-  announcedCreateWait, clientFor, knownGuids, NOT_ADMIN_HINT, nowOf, onFreshConnection, readKnown, requireConnection, sameSet, specificOf,
-  type AtlanHandlerDeps, type AtlanState, type Ctx
+  clientFor, NOT_ADMIN_HINT, nowOf, onFreshConnection, requireConnection, sameSet, specificOf, type AtlanHandlerDeps, type AtlanState, type Ctx
 } from './atlan-state.js'
 
 export function personaSteps (deps: AtlanHandlerDeps): Array<Step<AtlanState>> {

@@ -9,7 +9,8 @@ import type { Step } from '../handler.js'
 import { findConnection } from './atlan-connection-steps.js'
 import { findPersona } from './atlan-persona-steps.js'
 import type { AtlanEntity } from './atlan-client.js'
-import { clientFor, knownGuids, onFreshConnection, rideOutFreshConnection, specificOf, type AtlanHandlerDeps, type AtlanState, type Ctx } from './atlan-state.js'
+import { knownGuids } from './atlan-owned-resources.js'
+import { clientFor, onFreshConnection, rideOutFreshConnection, specificOf, type AtlanHandlerDeps, type AtlanState, type Ctx } from './atlan-state.js'
 
 export function unprovisionSteps (deps: AtlanHandlerDeps): Array<Step<AtlanState>> {
   return [
@@ -38,16 +39,19 @@ async function archiveConnection (deps: AtlanHandlerDeps, ctx: Ctx): Promise<voi
   const { connection } = specificOf(ctx.component)
   const client = clientFor(deps, ctx.signal)
   let target: AtlanEntity | undefined
+  let archived: AtlanEntity | undefined
   for (const { guid, from } of knownGuids(ctx, undefined, (await ctx.ledger.read()).connection, 'connectionGuid')) {
     const entity = (await client.getByGuid(guid, ctx.signal))?.entity
-    // A purge also takes a connection an earlier unprovision archived.
-    if (entity?.typeName === 'Connection' && entity.attributes.name === connection.name && (entity.status !== 'DELETED' || ctx.removeData)) {
+    const ours = entity?.typeName === 'Connection' && entity.attributes.name === connection.name
+    // A purge also takes a connection an earlier unprovision archived; an archive looks for an active one first.
+    if (ours && (entity.status !== 'DELETED' || ctx.removeData)) {
       target = entity
       break
     }
-    ctx.log.info(`connection ${guid} (from ${from}) ${entity === undefined ? 'no longer exists in Atlan' : entity.status === 'DELETED' ? 'is archived already' : 'is not this component\'s connection'}; looking it up by name "${connection.name}"`)
+    if (ours) archived ??= entity
+    ctx.log.info(`connection ${guid} (from ${from}) ${entity === undefined ? 'no longer exists in Atlan' : ours ? 'is archived already' : 'is not this component\'s connection'}; looking it up by name "${connection.name}"`)
   }
-  target ??= await findConnection(deps, ctx, ctx.removeData)
+  target ??= await findConnection(deps, ctx, ctx.removeData) ?? archived
   if (target === undefined) {
     await ctx.ledger.forget('connection')
     record(ctx, `connection "${connection.name}" is already gone`)
