@@ -14,7 +14,7 @@ import type { StepOutcome, Step } from '../handler.js'
 import type { AtlanEntity } from './atlan-client.js'
 import { mapPrincipals } from './atlan-principals.js'
 import { adminRefs } from './atlan-schema.js'
-import { announcedCreateWait, knownGuids, readKnown } from './atlan-owned-resources.js'
+import { announcedCreate, announcedCreateWait, knownGuids, readKnown } from './atlan-owned-resources.js'
 import { clientFor, listed, nowOf, onFreshConnection, sameSet, specificOf, type AtlanHandlerDeps, type AtlanState, type Ctx } from './atlan-state.js'
 
 const CONNECTION_ATTRIBUTES = ['adminUsers', 'adminGroups', 'adminRoles', 'connectorName', 'category']
@@ -115,14 +115,16 @@ async function freeQualifiedName (deps: AtlanHandlerDeps, ctx: Ctx): Promise<str
   }
 }
 
+interface AdminsSent { declared: string[], own: string, tokenUser: string | undefined }
+
 /**
- * What the ledger fingerprints for a Connection: the admin lists sent, with the declared refs, the mapping mode
- * and the refs left unmapped that they came from (so a ref added, removed or remapped in the descriptor counts
- * as a change even before it is mapped).
+ * What the ledger fingerprints for a Connection: the admin lists sent, with what they came from: the declared
+ * refs, this service's and the API token's users, the mapping mode and the refs left unmapped (so a ref added,
+ * removed or remapped in the descriptor, or a token no longer named, counts as a change before any mapping).
  */
-function sentRecord (deps: AtlanHandlerDeps, declared: string[], body: { name: string, qualifiedName: string, adminUsers: string[], adminGroups: string[] }, unmapped: string[]): unknown {
+function sentRecord (deps: AtlanHandlerDeps, from: AdminsSent, body: { name: string, qualifiedName: string, adminUsers: string[], adminGroups: string[] }, unmapped: string[]): unknown {
   return {
-    declared,
+    ...from,
     mapping: deps.config.principalMapping,
     body: { ...body, adminUsers: [...body.adminUsers].sort(), adminGroups: [...body.adminGroups].sort() },
     ...(unmapped.length === 0 ? {} : { unmapped: [...unmapped].sort() })
@@ -137,8 +139,8 @@ async function ensureConnection (deps: AtlanHandlerDeps, ctx: Ctx): Promise<Step
   if (own === undefined) throw new Error('this service\'s Atlan user is unknown: the resolve-identity step must run first')
   const owned = (await ctx.ledger.read()).connection
   const refs = adminRefs(specific, ctx.dataProduct)
-  const declared = [...new Set([...refs.users, ...refs.groups])].sort()
   const tokenUser = ctx.state.apiToken?.username
+  const from: AdminsSent = { declared: [...new Set([...refs.users, ...refs.groups])].sort(), own, tokenUser }
   const usable = (e: AtlanEntity | undefined): AtlanEntity | undefined => e?.status === 'DELETED' || e?.attributes.name !== spec.name ? undefined : e
 
   let existing = (await readKnown(deps, ctx, 'Connection', spec.name, knownGuids(ctx, ctx.state.connection?.guid, owned, 'connectionGuid')))?.entity
@@ -161,9 +163,8 @@ async function ensureConnection (deps: AtlanHandlerDeps, ctx: Ctx): Promise<Step
     const { users, groups } = await desiredAdmins(deps, ctx, own, tokenUser)
     // Planned when plan-connection found no connection; one that vanished since gets its name now.
     const qualifiedName = ctx.state.plannedQualifiedName ?? await freeQualifiedName(deps, ctx)
-    const sent = await ctx.ledger.fingerprint(sentRecord(deps, declared, { name: spec.name, qualifiedName, adminUsers: users, adminGroups: groups }, ctx.state.unmappedAdmins ?? []))
-    await ctx.ledger.write('connection', { creating: nowOf(deps) })
-    const result = await client.upsert([{
+    const sent = await ctx.ledger.fingerprint(sentRecord(deps, from, { name: spec.name, qualifiedName, adminUsers: users, adminGroups: groups }, ctx.state.unmappedAdmins ?? []))
+    const result = await announcedCreate(deps, ctx, 'connection', async () => await client.upsert([{
       typeName: 'Connection',
       guid: '-1',
       attributes: {
@@ -175,7 +176,7 @@ async function ensureConnection (deps: AtlanHandlerDeps, ctx: Ctx): Promise<Step
         adminGroups: groups,
         adminRoles: []
       }
-    }], ctx.signal)
+    }], ctx.signal))
     // The write's own answer, not a search: the index shows the new connection only a second or so later.
     const guid = result.guidAssignments['-1'] ?? result.created[0]?.guid
     if (guid === undefined) throw new PermanentUpstreamError(`Atlan created connection "${spec.name}" but returned no guid for it`)
@@ -200,8 +201,7 @@ async function ensureConnection (deps: AtlanHandlerDeps, ctx: Ctx): Promise<Step
   }
   // Atlan still holds the lists this service sent for these same declared refs: nothing to map, nothing to send.
   const held = { name: spec.name, qualifiedName, adminUsers: currentUsers, adminGroups: currentGroups }
-  if (owned?.id === existing.guid && owned.sent !== undefined && (tokenUser === undefined || currentUsers.includes(tokenUser)) &&
-      owned.sent === await ctx.ledger.fingerprint(sentRecord(deps, declared, held, []))) {
+  if (owned?.id === existing.guid && owned.sent !== undefined && owned.sent === await ctx.ledger.fingerprint(sentRecord(deps, from, held, []))) {
     ctx.state.unmappedAdmins = []
     ctx.state.connection = { ...recorded, adminUsers: currentUsers }
     ctx.log.info(`connection "${spec.name}" left as it was (${existing.guid}): Atlan holds the admins this service last sent for the same declared admins`)
@@ -209,7 +209,7 @@ async function ensureConnection (deps: AtlanHandlerDeps, ctx: Ctx): Promise<Step
   }
 
   const { users, groups } = await desiredAdmins(deps, ctx, own, tokenUser)
-  const sent = await ctx.ledger.fingerprint(sentRecord(deps, declared, { name: spec.name, qualifiedName, adminUsers: users, adminGroups: groups }, ctx.state.unmappedAdmins ?? []))
+  const sent = await ctx.ledger.fingerprint(sentRecord(deps, from, { name: spec.name, qualifiedName, adminUsers: users, adminGroups: groups }, ctx.state.unmappedAdmins ?? []))
   ctx.state.connection = { ...recorded, adminUsers: users }
   if (sameSet(currentUsers, users) && sameSet(currentGroups, groups)) {
     // What Atlan holds is what would be sent: recorded as sent, so the next provision need not map the refs.

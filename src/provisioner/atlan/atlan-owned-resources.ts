@@ -9,6 +9,7 @@
 import { PermanentUpstreamError } from '../../errors.js'
 import type { OwnedResource, StepOutcome } from '../handler.js'
 import type { AtlanEntity } from './atlan-client.js'
+import { throttleWait } from './atlan-rate-limit.js'
 import { clientFor, nowOf, rideOutFreshConnection, type AtlanHandlerDeps, type Ctx } from './atlan-state.js'
 
 /**
@@ -71,4 +72,20 @@ export function announcedCreateWait (deps: AtlanHandlerDeps, ctx: Ctx, owned: Ow
   ctx.log.info(`${what} was being created ${Math.round(age / 1000)} s ago and its answer was not recorded; ` +
     `Atlan's search does not show it yet (its index lags writes): looking again in ${Math.ceil(waitMs / 1000)} s instead of creating a second one`)
   return { waitMs }
+}
+
+/**
+ * Sends a create announced in the ledger first (`{ creating }`), so a crash before its answer is recorded makes
+ * the next run look for what it may have made. A refusal (a 4xx, a 429, a pause before sending: a POST is
+ * retried only when nothing was applied) withdraws the announcement: nothing was made, and the next run need
+ * not wait for the index to show it. The caller records `{ id, sent }` when the create returns.
+ */
+export async function announcedCreate<T> (deps: AtlanHandlerDeps, ctx: Ctx, kind: string, create: () => Promise<T>): Promise<T> {
+  await ctx.ledger.write(kind, { creating: nowOf(deps) })
+  try {
+    return await create()
+  } catch (err) {
+    if (err instanceof PermanentUpstreamError || throttleWait(err) !== undefined) await ctx.ledger.forget(kind)
+    throw err
+  }
 }

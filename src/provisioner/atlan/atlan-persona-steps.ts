@@ -13,7 +13,7 @@ import { PermanentUpstreamError } from '../../errors.js'
 import type { OwnedResource, Step, StepOutcome } from '../handler.js'
 import type { AtlanEntity, EntityBody, EntityWithReferences } from './atlan-client.js'
 import { personaActions, type PersonaSpec } from './atlan-schema.js'
-import { announcedCreateWait, knownGuids, readKnown } from './atlan-owned-resources.js'
+import { announcedCreate, announcedCreateWait, knownGuids, readKnown } from './atlan-owned-resources.js'
 import {
   clientFor, NOT_ADMIN_HINT, nowOf, onFreshConnection, requireConnection, sameSet, specificOf, type AtlanHandlerDeps, type AtlanState, type Ctx
 } from './atlan-state.js'
@@ -67,8 +67,7 @@ async function ensurePersona (deps: AtlanHandlerDeps, ctx: Ctx): Promise<StepOut
   }
   const wait = announcedCreateWait(deps, ctx, ledger.persona, `persona "${spec.name}"`)
   if (wait !== undefined) return wait
-  await ctx.ledger.write('persona', { creating: nowOf(deps) })
-  const result = await client.upsert([{
+  const result = await announcedCreate(deps, ctx, 'persona', async () => await client.upsert([{
     typeName: 'Persona',
     guid: '-1',
     attributes: {
@@ -79,7 +78,7 @@ async function ensurePersona (deps: AtlanHandlerDeps, ctx: Ctx): Promise<StepOut
       description: `Consumers of ${ctx.dataProduct.name ?? ctx.dataProduct.id} (${ctx.component.id}), managed by the data-mesh tech adapter`,
       isAccessControlEnabled: true
     }
-  }], ctx.signal)
+  }], ctx.signal))
   const guid = result.guidAssignments['-1'] ?? result.created[0]?.guid
   const header = result.created.find((h) => h.guid === guid)
   if (guid === undefined || header?.attributes?.qualifiedName === undefined) {
@@ -225,10 +224,9 @@ async function ensurePolicies (deps: AtlanHandlerDeps, ctx: Ctx): Promise<void> 
   const { recorded, kept, writes, placeholders, removals } = planPolicies(current, desired, connection)
   if (writes.length > 0) {
     // Announced first: a re-run after a crash reads the persona's policies instead of trusting it has none.
-    await ctx.ledger.write('policies', { creating: nowOf(deps) })
     let result
     try {
-      result = await client.upsert(writes, ctx.signal)
+      result = await announcedCreate(deps, ctx, 'policies', async () => await client.upsert(writes, ctx.signal))
     } catch (err) {
       if (err instanceof PermanentUpstreamError && err.upstreamStatus === 403 && /not admin/i.test(err.message)) {
         throw new PermanentUpstreamError(`${err.message}; ${NOT_ADMIN_HINT}`, 403)

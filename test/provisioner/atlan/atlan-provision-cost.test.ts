@@ -193,6 +193,36 @@ t.test('a changed descriptor is sent: the new admins and the changed policies, n
   t.same(counts(sim), [1, 1, 2])
 })
 
+t.test('a token no longer named in the descriptor leaves the admins, though the declared refs are the same', async (t) => {
+  const sim = await simulator(t)
+  const comp = component({ apiTokenGuid: sim.otherApiKey.id })
+  const ledger = ledgers.for('atlan', comp.id)
+  await provision(sim, comp, ledger)
+  const tokenUser = `service-account-${sim.otherApiKey.clientId}`
+  t.ok((entities(sim, 'Connection')[0]?.attributes.adminUsers as string[]).includes(tokenUser))
+  const without = await calls(sim, async () => await provision(sim, { ...component(), id: comp.id }, ledger))
+  t.equal(writes(without.made).length, 1, 'the connection written')
+  t.notOk((entities(sim, 'Connection')[0]?.attributes.adminUsers as string[]).includes(tokenUser), 'the token user is no admin any more')
+})
+
+t.test('a create Atlan refused withdraws its announcement; one whose answer was lost keeps it, and the next run waits', async (t) => {
+  const sim = await simulator(t)
+  const comp = component()
+  const ledger = ledgers.for('atlan', comp.id)
+  sim.faults.failNext = [{ method: 'POST', path: /\/api\/meta\/entity\/bulk$/, status: 400 }]
+  const refused = await provision(sim, comp, ledger).catch((e: unknown) => e)
+  t.match((refused as Error).message, /rejected POST \/api\/meta\/entity\/bulk/)
+  t.same(await ledger.read(), {}, 'nothing announced: Atlan made nothing')
+
+  sim.faults.failNext = [{ method: 'POST', path: /\/api\/meta\/entity\/bulk$/, status: 'drop' }]
+  const lost = await provision(sim, comp, ledger).catch((e: unknown) => e)
+  t.match((lost as Error).message, /may have been applied/)
+  t.type((await ledger.read()).connection?.creating, 'number', 'the create stays announced: its fate is unknown')
+  const next = await provision(sim, comp, ledger, { stopAtWait: true })
+  t.equal(next.waits.length, 1, 'a new task waits for the index before creating')
+  t.same(counts(sim), [0, 0, 0])
+})
+
 t.test('a change made in Atlan since the last provision is put back: the fingerprint hides no drift', async (t) => {
   const sim = await simulator(t)
   const comp = component()
