@@ -24,10 +24,12 @@ async function findAclPersona (deps: AtlanHandlerDeps, ctx: Ctx): Promise<void> 
     ctx.log.info('the component declares no persona: there is no consumer access in Atlan to manage')
     return
   }
-  const persona = await findPersona(deps, ctx.component, ctx.state.persona?.guid, ctx.signal)
+  const owned = (await ctx.ledger.read()).persona
+  const persona = (await findPersona(deps, ctx, owned))?.entity
   if (persona === undefined) {
     throw new PermanentUpstreamError(`Atlan has no persona named "${spec.name}": provision the component before granting access to it`, 404)
   }
+  if (owned?.id !== persona.guid) await ctx.ledger.write('persona', { id: persona.guid })
   ctx.state.persona = { guid: persona.guid, qualifiedName: String(persona.attributes.qualifiedName), name: spec.name }
 }
 

@@ -34,11 +34,24 @@ export interface AtlanState {
     createdAt?: number
     /** Does this service administer it (so it may change its admin lists and policies)? */
     administered: boolean
+    /** Its admin users as ensure-connection left them: the API-token step reads them here, not again from Atlan. */
+    adminUsers?: string[]
   }
   /** Admin refs that map to no Atlan principal. */
   unmappedAdmins?: string[]
   apiToken?: { guid: string, username: string, via?: 'admin-list' | 'already' | 'workflow', run?: TrackedRun }
-  persona?: { guid: string, qualifiedName: string, name: string }
+  persona?: {
+    guid: string
+    qualifiedName: string
+    name: string
+    /** Created by this task: it has no policies unless this task's ensure-policies wrote some. */
+    created?: boolean
+    /**
+     * ensure-persona read the persona with its policies, found them as this service last sent them for this
+     * connection, and recorded them: ensure-policies has nothing to read or write.
+     */
+    policiesSettled?: boolean
+  }
   /** Policy name -> guid and the server's qualified name. */
   policies?: Record<string, { guid: string, qualifiedName: string }>
   /** updateacl: the desired members, checked to exist; the refs that map to nothing or to an unknown principal. */
@@ -127,11 +140,10 @@ export async function rideOutFreshConnection (deps: AtlanHandlerDeps, ctx: Ctx, 
   return { waitMs }
 }
 
-/** Runs `fn`; a 403 of a fresh Connection becomes a wait. */
-export async function onFreshConnection (deps: AtlanHandlerDeps, ctx: Ctx, fn: () => Promise<void>): Promise<StepOutcome> {
+/** Runs `fn` (which may ask to wait itself); a 403 of a fresh Connection becomes a wait. */
+export async function onFreshConnection (deps: AtlanHandlerDeps, ctx: Ctx, fn: () => Promise<StepOutcome | undefined> | Promise<void>): Promise<StepOutcome> {
   try {
-    await fn()
-    return undefined
+    return (await fn()) ?? undefined
   } catch (err) {
     const wait = await rideOutFreshConnection(deps, ctx, err)
     if (wait === undefined) throw err

@@ -27,8 +27,8 @@ async function grantApiToken (deps: AtlanHandlerDeps, ctx: Ctx): Promise<void> {
   if (token === undefined || token.via !== undefined) return
   const connection = requireConnection(ctx)
   const client = clientFor(deps, ctx.signal)
-  const current = (await client.getByGuid(connection.guid, ctx.signal))?.entity
-  const admins = (current?.attributes.adminUsers as string[] | undefined) ?? []
+  // ensure-connection has just read or written the admin list; a checkpoint of an earlier release lacks it.
+  const admins = connection.adminUsers ?? ((await client.getByGuid(connection.guid, ctx.signal))?.entity.attributes.adminUsers as string[] | undefined) ?? []
   if (admins.includes(token.username)) {
     token.via = connection.administered ? 'admin-list' : 'already'
     ctx.log.info(`API token ${token.guid} (${token.username}) is an admin of connection "${connection.name}"`)
@@ -40,6 +40,7 @@ async function grantApiToken (deps: AtlanHandlerDeps, ctx: Ctx): Promise<void> {
       guid: connection.guid,
       attributes: { name: connection.name, qualifiedName: connection.qualifiedName, adminUsers: [...admins, token.username] }
     }], ctx.signal)
+    connection.adminUsers = [...admins, token.username].sort()
     token.via = 'admin-list'
     ctx.log.info(`API token ${token.guid} (${token.username}) added to the admins of connection "${connection.name}"`)
     return
