@@ -6,7 +6,8 @@
  *  2. GET /v1/provision/{token}/status vs a bare Fastify route doing one Redis GET.
  *  3. Calls per provision and Redis bytes per data product (bench-provision-costs.ts).
  *  4. End to end in one service process (bench-end-to-end.ts): 1,000 provisions at zero latency, 200 at 50 ms
- *     per call, 200 with 2 s syncs at worker concurrency 4, RSS over 10,000 tasks (BENCH_RSS_TASKS).
+ *     per call (worker concurrency 8 and 32), each after 200 untimed ones on the fresh process (BENCH_WARMUP),
+ *     200 with 2 s syncs at worker concurrency 4, RSS over 10,000 tasks from the start (BENCH_RSS_TASKS).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -21,6 +22,8 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url))
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32)
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10)
 const E2E_COMPONENTS = Number(process.env.BENCH_COMPONENTS ?? 1000)
+/** Untimed provisions a freshly started service runs before a timed end-to-end run (BENCH_WARMUP). */
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 200)
 /** Which parts to run, comma-separated: enqueue, status, calls, bytes, e2e, latency, syncs, rss (default all). */
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'enqueue,status,calls,bytes,e2e,latency,syncs,rss').split(','))
 
@@ -131,7 +134,7 @@ try {
   const oneComponent = (i: number): string => descriptor(i, 1)
   if (PARTS.has('e2e')) {
     console.log(`\n-- end to end: ${E2E_COMPONENTS} component provisions, zero-latency simulator, one process (ROLE=all) --`)
-    const r = await endToEnd(service, e2eEnv, { title: 'zero latency', components: E2E_COMPONENTS, descriptor: oneComponent, offset: 0 })
+    const r = await endToEnd(service, e2eEnv, { title: 'zero latency', components: E2E_COMPONENTS, descriptor: oneComponent, offset: 0, warmup: WARMUP })
     console.log(`${E2E_COMPONENTS} components in ${r.seconds.toFixed(1)} s = ${r.perSecond.toFixed(1)} components/s (goal >= 150), ${r.failed} failed, ${r.callsPerComponent.toFixed(1)} calls each`)
     console.log(`service CPU ${r.cpuMsPerComponent.toFixed(1)} ms per component (user + system), i.e. at most ${(1000 / r.cpuMsPerComponent).toFixed(0)} components/s per core it has to itself`)
   }
@@ -140,7 +143,7 @@ try {
     // WORKER_CONCURRENCY 8 is the default; 32 fills more of the wait, and spends the CPU the calls leave.
     for (const concurrency of (process.env.BENCH_LATENCY_CONCURRENCY ?? '8,32').split(',').map(Number)) {
       console.log(`\n-- end to end: ${count} component provisions, 50 ms per simulator call, worker concurrency ${concurrency} --`)
-      const r = await endToEnd(service, e2eEnv, { title: '50 ms', components: count, latencyMs: 50, concurrency, descriptor: oneComponent, offset: 100_000 + concurrency * 1000 })
+      const r = await endToEnd(service, e2eEnv, { title: '50 ms', components: count, latencyMs: 50, concurrency, descriptor: oneComponent, offset: 100_000 + concurrency * 1000, warmup: WARMUP })
       // With `concurrency` in flight, each slot spends (wall x concurrency / components) on one component.
       const perComponent = r.seconds * 1000 * concurrency / count
       const bound = r.callsPerComponent * 50
