@@ -31,20 +31,21 @@ function insert (byName: Map<string, Listed[]>, item: Listed): void {
   else same.push(item)
 }
 
-export interface NameLookup<T extends Listed> {
+/** `T`: what the collection's listing returns; `K`: what the shared listing keeps of each (default all of it). */
+export interface NameLookup<T extends Listed, K extends Listed = T> {
   collection: Collection
   workspaceId: string
   name: string
   /** Pages through the collection in the workspace. */
   load: () => Promise<T[]>
   /** The resource's id, to apply this service's own deletes. */
-  idOf: (item: T) => string
+  idOf: (item: K) => string
   /** Whether a resource may be adopted (a deleted connection lingers as `deprecated`). Default all. */
-  live?: (item: T) => boolean
+  live?: (item: K) => boolean
   /** Ignore a cached listing and load it again. */
   fresh?: boolean
-  /** What of each resource the listing keeps (a listing of a large workspace is held for a while). Default all. */
-  keep?: (item: T) => T
+  /** What of each resource the listing keeps (a listing of a large workspace is held for a while). */
+  keep?: (item: T) => K
 }
 
 export interface LookupResult<T> {
@@ -58,7 +59,7 @@ export class WorkspaceListings {
 
   constructor (private readonly ttlMs: number, private readonly now: () => number = Date.now) {}
 
-  async find<T extends Listed> (lookup: NameLookup<T>): Promise<LookupResult<T>> {
+  async find<T extends Listed, K extends Listed = T> (lookup: NameLookup<T, K>): Promise<LookupResult<K>> {
     const key = `${lookup.collection} ${lookup.workspaceId}`
     this.dropExpired()
     let entry = this.entries.get(key)
@@ -73,8 +74,8 @@ export class WorkspaceListings {
     }
     const listing = await entry.listing
     const live = lookup.live ?? (() => true)
-    const matches = ((listing.byName.get(lookup.name) ?? []) as T[]).filter((r) => live(r))
-    const oldest = matches.reduce<T | undefined>((best, r) => (best === undefined || createdAt(r) < createdAt(best) ? r : best), undefined)
+    const matches = ((listing.byName.get(lookup.name) ?? []) as K[]).filter((r) => live(r))
+    const oldest = matches.reduce<K | undefined>((best, r) => (best === undefined || createdAt(r) < createdAt(best) ? r : best), undefined)
     return { found: oldest === undefined ? undefined : { resource: oldest, count: matches.length }, total: listing.total }
   }
 

@@ -176,7 +176,7 @@ async function ensureConnection (deps: AirbyteStepDeps, ctx: Ctx): Promise<void>
   // Airbyte deletes a source's connections with it: in a workspace that had no source, no connection exists.
   const nothingToFind = ctx.state.noSourcesBefore === true && owned?.creating === undefined
   if (existing === undefined && !nothingToFind) {
-    const { found } = await deps.listings.find<ConnectionResponse>({
+    const { found } = await deps.listings.find<ConnectionResponse, ListedConnection>({
       collection: 'connections',
       workspaceId,
       name: connection.name,
@@ -219,14 +219,29 @@ async function ensureConnection (deps: AirbyteStepDeps, ctx: Ctx): Promise<void>
   ctx.log.info(`connection "${connection.name}" updated (${existing.connectionId}): ${changed.join(', ')}`)
 }
 
-/** What a name lookup needs of a listed source or destination: no configuration. */
-function slimConnector (r: ConnectorResource): ConnectorResource {
-  return { id: r.id, name: r.name, definitionId: r.definitionId, workspaceId: r.workspaceId, configuration: {}, createdAt: r.createdAt }
+// A listing holds every resource of a workspace for a while (30,000 in the benchmark's), so each entry keeps only
+// what a lookup reads, and the few distinct workspace and definition ids are shared, not one copy per entry.
+const NO_CONFIGURATION: Record<string, unknown> = Object.freeze({})
+const sharedIds = new Map<string, string>()
+function shared (id: string | undefined): string | undefined {
+  if (id === undefined) return undefined
+  const known = sharedIds.get(id)
+  if (known !== undefined) return known
+  if (sharedIds.size >= 1000) sharedIds.clear()
+  sharedIds.set(id, id)
+  return id
 }
 
-/** What a name lookup needs of a listed connection: the match is read afresh by id. */
-function slimConnection (c: ConnectionResponse): ConnectionResponse {
-  return { connectionId: c.connectionId, name: c.name, sourceId: c.sourceId, destinationId: c.destinationId, workspaceId: c.workspaceId, status: c.status, schedule: c.schedule, createdAt: c.createdAt }
+/** What a name lookup needs of a listed source or destination: its id, name, connector and age. */
+function slimConnector (r: ConnectorResource): ConnectorResource {
+  return { id: r.id, name: r.name, definitionId: shared(r.definitionId), workspaceId: shared(r.workspaceId) ?? r.workspaceId, configuration: NO_CONFIGURATION, createdAt: r.createdAt }
+}
+
+/** What a name lookup needs of a listed connection: which one it is (it is read afresh by id to compare). */
+type ListedConnection = Pick<ConnectionResponse, 'connectionId' | 'name' | 'workspaceId' | 'status' | 'createdAt'>
+
+function slimConnection (c: ConnectionResponse): ListedConnection {
+  return { connectionId: c.connectionId, name: c.name, workspaceId: shared(c.workspaceId) ?? c.workspaceId, status: c.status, createdAt: c.createdAt }
 }
 
 function scheduleBody (schedule: ScheduleSpec | undefined): NonNullable<ConnectionBody['schedule']> {
