@@ -6,29 +6,18 @@
  */
 import t, { type Test } from 'tap'
 import { createHash } from 'node:crypto'
-import { Redis } from 'ioredis'
 import type { Component, DataProduct } from '../../../src/descriptor/types.js'
 import type { ComponentInfo, ResourceLedger, SecretResolver } from '../../../src/provisioner/handler.js'
 import { createAirbyteClient } from '../../../src/provisioner/airbyte/airbyte-client.js'
 import type { AirbyteConfig } from '../../../src/provisioner/airbyte/airbyte-config.js'
 import { createAirbyteHandler } from '../../../src/provisioner/airbyte/airbyte-handler.js'
-import { RedisKeys } from '../../../src/queue/redis-keys.js'
-import { canonicalJson, RedisResourceLedgers } from '../../../src/queue/resource-ledger.js'
+import { canonicalJson } from '../../../src/queue/resource-ledger.js'
 import { startAirbyteSimulator, type AirbyteSimulator, type SimulatorRequestRecord } from '../../../src/sandbox/airbyte/airbyte-simulator.js'
 import { runSteps, type KitRun } from '../../helpers/handler-kit.js'
-import { deleteKeys, testRedis, uniquePrefix } from '../../helpers/redis-server.js'
+import { ledgerRedis } from '../../helpers/ledger-redis.js'
 
 const dataProduct: DataProduct = { id: 'urn:dmb:dp:finance:cost:0', components: [] }
-const redisServer = await testRedis()
-const prefix = uniquePrefix('airbyte-provision-cost')
-const redis = new Redis(redisServer.url)
-const keys = new RedisKeys(prefix)
-const ledgers = new RedisResourceLedgers(redis, keys)
-t.teardown(async () => {
-  await deleteKeys(redisServer.url, prefix)
-  redis.disconnect()
-  await redisServer.stop()
-})
+const { redis, keys, ledgers } = await ledgerRedis(t, 'airbyte-provision-cost')
 
 function component (n: string, info?: ComponentInfo, host = 'db.internal'): Component {
   return {

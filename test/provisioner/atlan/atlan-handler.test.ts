@@ -9,6 +9,7 @@ import { memoryRateGate } from '../../../src/provisioner/atlan/atlan-rate-limit.
 import type { AtlanSpecific } from '../../../src/provisioner/atlan/atlan-schema.js'
 import { memoryRecentWrites } from '../../../src/provisioner/atlan/atlan-state.js'
 import { CONNECTION_ADMIN_PACKAGE, startAtlanSimulator, type AtlanSimulator, type AtlanSimulatorOptions } from '../../../src/sandbox/atlan/atlan-simulator.js'
+import { atlanTestConfig } from '../../helpers/atlan-test-config.js'
 import { killAndResumeAtEveryStep, runSteps, type KitOptions } from '../../helpers/handler-kit.js'
 
 const DP: DataProduct = {
@@ -28,24 +29,7 @@ function component (specific: Partial<AtlanSpecific> = {}): Component {
   }
 }
 
-function config (sim: AtlanSimulator, extra: Partial<AtlanConfig> = {}): AtlanConfig {
-  return {
-    url: sim.url,
-    auth: 'api_token',
-    apiToken: sim.apiToken,
-    useWorkflows: true,
-    rateLimitPerMinute: 1000,
-    pollIntervalMs: 10,
-    pollTimeoutMs: 60_000,
-    principalMapping: 'lookup',
-    requestTimeoutMs: 5000,
-    maxConcurrentRequests: 4,
-    callRetries: 2,
-    retryBaseMs: 5,
-    postCreateGraceMs: 120_000,
-    ...extra
-  }
-}
+const config = atlanTestConfig
 
 async function setup (t: Test, simOpts: AtlanSimulatorOptions = {}, extra: Partial<AtlanConfig> = {}): Promise<{ sim: AtlanSimulator, handler: ReturnType<typeof createAtlanHandler> }> {
   const sim = await startAtlanSimulator({ indexLagMs: 0, workflowPendingMs: 0, workflowRunMs: 0, ...simOpts })

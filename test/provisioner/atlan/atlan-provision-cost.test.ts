@@ -6,7 +6,6 @@
  * sent. Real Redis holds the resource ledger; the Atlan simulator's request log counts the calls.
  */
 import t, { type Test } from 'tap'
-import { Redis } from 'ioredis'
 import type { Component, DataProduct } from '../../../src/descriptor/types.js'
 import type { ComponentInfo, ResourceLedger } from '../../../src/provisioner/handler.js'
 import { createAtlanClient } from '../../../src/provisioner/atlan/atlan-client.js'
@@ -15,11 +14,10 @@ import { lookupMapper } from '../../../src/provisioner/atlan/atlan-principals.js
 import { memoryRateGate } from '../../../src/provisioner/atlan/atlan-rate-limit.js'
 import type { AtlanSpecific } from '../../../src/provisioner/atlan/atlan-schema.js'
 import { memoryRecentWrites } from '../../../src/provisioner/atlan/atlan-state.js'
-import { RedisKeys } from '../../../src/queue/redis-keys.js'
-import { RedisResourceLedgers } from '../../../src/queue/resource-ledger.js'
 import { startAtlanSimulator, type AtlanRequestRecord, type AtlanSimulator, type AtlanSimulatorOptions } from '../../../src/sandbox/atlan/atlan-simulator.js'
 import { runSteps, type KitControl, type KitRun } from '../../helpers/handler-kit.js'
-import { deleteKeys, testRedis, uniquePrefix } from '../../helpers/redis-server.js'
+import { atlanTestConfig } from '../../helpers/atlan-test-config.js'
+import { ledgerRedis } from '../../helpers/ledger-redis.js'
 
 const DP: DataProduct = {
   id: 'urn:dmb:dp:finance:cashflow:0',
@@ -28,16 +26,7 @@ const DP: DataProduct = {
   devGroup: 'group:datameshplatform',
   components: []
 }
-const redisServer = await testRedis()
-const prefix = uniquePrefix('atlan-provision-cost')
-const redis = new Redis(redisServer.url)
-const keys = new RedisKeys(prefix)
-const ledgers = new RedisResourceLedgers(redis, keys)
-t.teardown(async () => {
-  await deleteKeys(redisServer.url, prefix)
-  redis.disconnect()
-  await redisServer.stop()
-})
+const { redis, keys, ledgers } = await ledgerRedis(t, 'atlan-provision-cost')
 
 let serial = 0
 function component (specific: Partial<AtlanSpecific> = {}, info?: ComponentInfo): Component {
@@ -61,21 +50,7 @@ async function simulator (t: Test, opts: AtlanSimulatorOptions = {}): Promise<At
 function handlerFor (sim: AtlanSimulator): ReturnType<typeof createAtlanHandler> {
   const client = createAtlanClient({ url: sim.url, auth: { auth: 'api_token', apiToken: sim.apiToken }, requestTimeoutMs: 5000, retries: 2, retryBaseMs: 5 }, { gate: memoryRateGate(1000) })
   return createAtlanHandler({
-    config: {
-      url: sim.url,
-      auth: 'api_token',
-      apiToken: sim.apiToken,
-      useWorkflows: true,
-      rateLimitPerMinute: 1000,
-      pollIntervalMs: 10,
-      pollTimeoutMs: 60_000,
-      principalMapping: 'lookup',
-      requestTimeoutMs: 5000,
-      maxConcurrentRequests: 4,
-      callRetries: 2,
-      retryBaseMs: 5,
-      postCreateGraceMs: 120_000
-    },
+    config: atlanTestConfig(sim),
     client,
     mapper: lookupMapper(client),
     reserveQualifiedName: async () => true,

@@ -7,29 +7,17 @@
  * Loads here end at once (no simulated time passes per request), so every count is exact.
  */
 import t, { type Test } from 'tap'
-import { Redis } from 'ioredis'
 import type { Component, DataProduct } from '../../../src/descriptor/types.js'
 import type { ResourceLedger } from '../../../src/provisioner/handler.js'
 import { createIncortaClient, type IncortaClient } from '../../../src/provisioner/incorta/incorta-client.js'
 import { INCORTA_DEFAULTS, type IncortaConfig } from '../../../src/provisioner/incorta/incorta-config.js'
 import { createIncortaHandler, type IncortaState } from '../../../src/provisioner/incorta/incorta-handler.js'
-import { RedisKeys } from '../../../src/queue/redis-keys.js'
-import { RedisResourceLedgers } from '../../../src/queue/resource-ledger.js'
 import { startIncortaSimulator, type IncortaRequestRecord, type IncortaSimulator, type IncortaSimulatorOptions } from '../../../src/sandbox/incorta/incorta-simulator.js'
 import { runSteps, type KitOptions, type KitRun } from '../../helpers/handler-kit.js'
-import { deleteKeys, testRedis, uniquePrefix } from '../../helpers/redis-server.js'
+import { ledgerRedis } from '../../helpers/ledger-redis.js'
 
 const dataProduct: DataProduct = { id: 'urn:dmb:dp:finance:cost:0', components: [] }
-const redisServer = await testRedis()
-const prefix = uniquePrefix('incorta-provision-cost')
-const redis = new Redis(redisServer.url)
-const keys = new RedisKeys(prefix)
-const ledgers = new RedisResourceLedgers(redis, keys)
-t.teardown(async () => {
-  await deleteKeys(redisServer.url, prefix)
-  redis.disconnect()
-  await redisServer.stop()
-})
+const { redis, keys, ledgers } = await ledgerRedis(t, 'incorta-provision-cost')
 
 let components = 0
 function component (specific: Record<string, unknown>): Component {
