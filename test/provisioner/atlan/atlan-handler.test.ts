@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { Test } from 'tap'
-import type { Component, DataProduct } from '../../../src/descriptor/types.js'
+import type { Component } from '../../../src/descriptor/types.js'
 import { createAtlanClient } from '../../../src/provisioner/atlan/atlan-client.js'
 import type { AtlanConfig } from '../../../src/provisioner/atlan/atlan-config.js'
 import { createAtlanHandler, type AtlanState } from '../../../src/provisioner/atlan/atlan-handler.js'
@@ -9,16 +9,10 @@ import { memoryRateGate } from '../../../src/provisioner/atlan/atlan-rate-limit.
 import type { AtlanSpecific } from '../../../src/provisioner/atlan/atlan-schema.js'
 import { memoryRecentWrites } from '../../../src/provisioner/atlan/atlan-state.js'
 import { CONNECTION_ADMIN_PACKAGE, startAtlanSimulator, type AtlanSimulator, type AtlanSimulatorOptions } from '../../../src/sandbox/atlan/atlan-simulator.js'
-import { atlanTestConfig } from '../../helpers/atlan-test-config.js'
+import { atlanTestConfig, atlanTestProduct } from '../../helpers/atlan-test-config.js'
 import { killAndResumeAtEveryStep, runSteps, type KitOptions } from '../../helpers/handler-kit.js'
 
-const DP: DataProduct = {
-  id: 'urn:dmb:dp:finance:cashflow:0',
-  name: 'CashFlow',
-  dataProductOwner: 'user:jane.doe_company.com',
-  devGroup: 'group:datameshplatform',
-  components: []
-}
+const DP = atlanTestProduct()
 
 function component (specific: Partial<AtlanSpecific> = {}): Component {
   return {

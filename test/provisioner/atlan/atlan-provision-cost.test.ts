@@ -6,7 +6,7 @@
  * sent. Real Redis holds the resource ledger; the Atlan simulator's request log counts the calls.
  */
 import t, { type Test } from 'tap'
-import type { Component, DataProduct } from '../../../src/descriptor/types.js'
+import type { Component } from '../../../src/descriptor/types.js'
 import type { ComponentInfo, ResourceLedger } from '../../../src/provisioner/handler.js'
 import { createAtlanClient } from '../../../src/provisioner/atlan/atlan-client.js'
 import { createAtlanHandler, type AtlanState } from '../../../src/provisioner/atlan/atlan-handler.js'
@@ -16,16 +16,10 @@ import type { AtlanSpecific } from '../../../src/provisioner/atlan/atlan-schema.
 import { memoryRecentWrites } from '../../../src/provisioner/atlan/atlan-state.js'
 import { startAtlanSimulator, type AtlanRequestRecord, type AtlanSimulator, type AtlanSimulatorOptions } from '../../../src/sandbox/atlan/atlan-simulator.js'
 import { runSteps, type KitControl, type KitRun } from '../../helpers/handler-kit.js'
-import { atlanTestConfig } from '../../helpers/atlan-test-config.js'
+import { atlanTestConfig, atlanTestProduct } from '../../helpers/atlan-test-config.js'
 import { ledgerRedis } from '../../helpers/ledger-redis.js'
 
-const DP: DataProduct = {
-  id: 'urn:dmb:dp:finance:cashflow:0',
-  name: 'CashFlow',
-  dataProductOwner: 'user:jane.doe_company.com',
-  devGroup: 'group:datameshplatform',
-  components: []
-}
+const DP = atlanTestProduct()
 const { redis, keys, ledgers } = await ledgerRedis(t, 'atlan-provision-cost')
 
 let serial = 0
