@@ -133,15 +133,24 @@ t.test('an execution id the ledger holds for this request and Incorta no longer 
   t.equal((await ledger.read()).loadPlanExecution?.id, now, 'the record holds the new execution')
 })
 
-t.test('killed during the schema load call after Incorta took it: the resume looks each schema up and loads none twice', async (t) => {
+/**
+ * Two schemas: the first step runs, the worker is killed inside the load call (after Incorta took the load, or
+ * before it got it), and a fresh run resumes from the first step's checkpoint.
+ */
+async function killedDuringLoadCall (t: Test, incortaGotIt: boolean): Promise<{ sim: IncortaSimulator, ledger: ResourceLedger, resumed: { value: KitRun<IncortaState>, made: string[] } }> {
   const { sim, config, handler } = await setup(t)
   const comp = component({ schemaNames: ['sales', 'hr'] })
   const ledger = ledgers.for('incorta', comp.id)
   const prepared = await runSteps(handler, options(comp, ledger), { stopAfterSteps: 1 })
-  const cut = createIncortaHandler({ config, client: killedDuringStart(config, true) })
+  const cut = createIncortaHandler({ config, client: killedDuringStart(config, incortaGotIt) })
   await t.rejects(runSteps(cut, options(comp, ledger), { from: prepared.checkpoint }), /worker killed during the call/)
   t.ok((await ledger.read()).schemaLoad?.creating !== undefined, 'announced, never recorded')
   const resumed = await calls(sim, async () => await runSteps(handler, options(comp, ledger), { from: prepared.checkpoint }))
+  return { sim, ledger, resumed }
+}
+
+t.test('killed during the schema load call after Incorta took it: the resume looks each schema up and loads none twice', async (t) => {
+  const { sim, resumed } = await killedDuringLoadCall(t, true)
   t.equal(resumed.value.outcome?.result, 'OK')
   t.same(posts(resumed.made), [], 'no second load')
   t.same(sim.model.allJobs('demo').map((j) => j.schemaName), ['sales', 'hr'], 'one load job per schema')
@@ -150,13 +159,7 @@ t.test('killed during the schema load call after Incorta took it: the resume loo
 })
 
 t.test('killed during the schema load call before Incorta got it: the resume looks, finds none, loads once', async (t) => {
-  const { sim, config, handler } = await setup(t)
-  const comp = component({ schemaNames: ['sales', 'hr'] })
-  const ledger = ledgers.for('incorta', comp.id)
-  const prepared = await runSteps(handler, options(comp, ledger), { stopAfterSteps: 1 })
-  const cut = createIncortaHandler({ config, client: killedDuringStart(config, false) })
-  await t.rejects(runSteps(cut, options(comp, ledger), { from: prepared.checkpoint }), /worker killed during the call/)
-  const resumed = await calls(sim, async () => await runSteps(handler, options(comp, ledger), { from: prepared.checkpoint }))
+  const { sim, ledger, resumed } = await killedDuringLoadCall(t, false)
   t.equal(resumed.value.outcome?.result, 'OK')
   t.same(posts(resumed.made), ['POST /schema/load'])
   t.same(sim.model.allJobs('demo').map((j) => j.schemaName), ['sales', 'hr'])
